@@ -1,0 +1,90 @@
+"""All evaluation metrics of the companion, in numpy. One home: notebooks and tests import these.
+
+Click metrics (AUC, log-loss) take labels in {0, 1} and scores (probabilities for log-loss).
+Ranking metrics come in two protocols:
+
+* sampled ranking (NCF / SASRec): each user's held-out item is scored together with sampled
+  negatives; ``scores[:, 0]`` is the held-out item, the other columns are the negatives.
+* full ranking (LightGCN): each user's scores over all items, training items masked out, against
+  a set of test items per user.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import rankdata
+
+
+def roc_auc(labels, scores) -> float:
+    """Area under the ROC curve, ties counted half (Mann-Whitney U over rank averages)."""
+    y = np.asarray(labels).astype(bool).ravel()
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    if y.shape != s.shape:
+        raise ValueError(f"labels {y.shape} and scores {s.shape} differ in shape")
+    n_pos = int(y.sum())
+    n_neg = y.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("AUC needs at least one positive and one negative label")
+    ranks = rankdata(s)  # average ranks for ties
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def log_loss(labels, probs, eps: float = 1e-7) -> float:
+    """Mean binary cross-entropy of probabilities (clipped to [eps, 1-eps])."""
+    y = np.asarray(labels, dtype=np.float64).ravel()
+    p = np.clip(np.asarray(probs, dtype=np.float64).ravel(), eps, 1 - eps)
+    if y.shape != p.shape:
+        raise ValueError(f"labels {y.shape} and probs {p.shape} differ in shape")
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+
+def sampled_rank(scores) -> np.ndarray:
+    """0-based rank of column 0 among each row (ties counted pessimistically: a tie ranks above)."""
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim != 2 or s.shape[1] < 2:
+        raise ValueError(f"scores must be (users, 1 + negatives), got {s.shape}")
+    return (s[:, 1:] >= s[:, :1]).sum(axis=1)
+
+
+def hit_ratio_ndcg_at_k(scores, k: int = 10) -> tuple[float, float]:
+    """HR@k and NDCG@k of the held-out item in column 0 (He et al. 2017 protocol).
+
+    NDCG for one relevant item is 1/log2(rank + 2) when rank < k, else 0.
+    """
+    rank = sampled_rank(scores)
+    hit = rank < k
+    ndcg = np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0)
+    return float(hit.mean()), float(ndcg.mean())
+
+
+def recall_ndcg_at_k(top_items, test_items, k: int = 20) -> tuple[float, float]:
+    """Full-ranking recall@k and ndcg@k (LightGCN's definitions).
+
+    top_items: (users, >=k) item ids ranked best first (training items already excluded).
+    test_items: a list of arrays/sets, the test items of each user (users without any are skipped).
+    recall = hits / |test|; ndcg = DCG / IDCG with IDCG over min(|test|, k) ideal hits.
+    """
+    top = np.asarray(top_items)[:, :k]
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    recalls, ndcgs = [], []
+    for row, truth in zip(top, test_items):
+        truth = set(np.asarray(list(truth)).tolist())
+        if not truth:
+            continue
+        hits = np.fromiter((int(i) in truth for i in row), dtype=bool, count=len(row))
+        recalls.append(hits.sum() / len(truth))
+        idcg = discounts[: min(len(truth), k)].sum()
+        ndcgs.append((hits * discounts[: len(row)]).sum() / idcg)
+    if not recalls:
+        raise ValueError("no user has a test item")
+    return float(np.mean(recalls)), float(np.mean(ndcgs))
+
+
+def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:
+    """Mean and half-width of a Student-t confidence interval over independent runs (seeds)."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=np.float64)
+    if v.size < 2:
+        return float(v.mean()), float("nan")
+    half = stats.t.ppf(0.5 + confidence / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
+    return float(v.mean()), float(half)

@@ -1,0 +1,83 @@
+"""The one PyTorch training loop of the companion.
+
+``fit`` runs epochs of mini-batches produced by ``batches(epoch, rng)``; each batch is a tuple whose
+last element is the target (or None for losses that need none, such as BPR); ``loss_fn(model,
+batch)`` returns a scalar loss. An optional ``evaluate(model)`` returns a dict of metrics after
+each epoch. With ``checkpoint`` set, model and optimizer state are saved after every epoch and a
+rerun resumes from the last finished epoch (loaded with ``weights_only=True``).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..history import History
+
+
+def to_device(batch, device):
+    return tuple(None if b is None else torch.as_tensor(b).to(device) for b in batch)
+
+
+def fit(model, loss_fn, batches, *, epochs: int, lr: float = 1e-3, weight_decay: float = 0.0,
+        device: str = "cpu", evaluate=None, seed: int = 0, checkpoint: str | Path | None = None,
+        optimizer: str = "adam", progress: bool = True, desc: str = "train") -> History:
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    model.to(device)
+    opt_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}[optimizer]
+    opt = opt_cls(model.parameters(), lr=lr, weight_decay=weight_decay)
+    history, start_epoch = History(), 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        start_epoch = int(state["epoch"])
+        history.rows = [dict(zip(state["history_keys"], r)) for r in state["history_rows"].tolist()]
+        print(f"resumed from {checkpoint} after epoch {start_epoch}")
+    t0 = time.perf_counter() - (history.rows[-1]["wall_time_s"] if history.rows else 0.0)
+    bar = tqdm(range(start_epoch, epochs), desc=desc, disable=not progress, leave=False)
+    for epoch in bar:
+        rng = np.random.default_rng([seed, epoch])
+        model.train()
+        total, count = 0.0, 0
+        for batch in batches(epoch, rng):
+            batch = to_device(batch, device)
+            loss = loss_fn(model, batch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            n = len(batch[0])
+            total += float(loss.detach()) * n
+            count += n
+        row = {"epoch": epoch + 1, "train_loss": total / max(count, 1)}
+        if evaluate is not None:
+            model.eval()
+            with torch.no_grad():
+                row.update(evaluate(model))
+        row["wall_time_s"] = time.perf_counter() - t0
+        history.add(**row)
+        bar.set_postfix({k: round(v, 4) for k, v in row.items() if k != "epoch"})
+        if checkpoint is not None:
+            keys = sorted(history.rows[0])
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
+                        "history_keys": keys,
+                        "history_rows": torch.tensor([[r.get(k, float("nan")) for k in keys] for r in history.rows],
+                                                     dtype=torch.float64)},
+                       Path(checkpoint))
+    return history
+
+
+@torch.no_grad()
+def predict(model, inputs, batch_size: int = 8192, device: str = "cpu") -> np.ndarray:
+    """Run ``model(*inputs)`` in batches without gradients; returns a numpy array."""
+    model.eval().to(device)
+    n = len(inputs[0])
+    out = []
+    for i in range(0, n, batch_size):
+        chunk = to_device(tuple(x[i:i + batch_size] for x in inputs), device)
+        out.append(model(*chunk).detach().cpu().numpy())
+    return np.concatenate(out)
