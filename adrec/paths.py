@@ -25,3 +25,8 @@ def results_dir() -> Path:
 
 def figures_dir() -> Path:
     return Path(os.environ.get("ADREC_FIGURES_DIR") or project_root() / "figures")
+
+
+def paper_dir() -> Path:
+    """Where the rendered report is written (the template always stays in ``paper/``)."""
+    return Path(os.environ.get("ADREC_PAPER_DIR") or project_root() / "paper")

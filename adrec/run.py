@@ -105,7 +105,7 @@ class Run:
             "wall_time_s": round(time.time() - self.started, 1),
         }
 
-    def record(self, metrics: dict, show: bool = True) -> Path:
+    def record(self, metrics: dict, show: bool = True) -> None:
         """Write metrics + provenance to ``results/<profile>/<notebook>/metrics.json`` and show them."""
         metrics = _plain(metrics)
         _check_metrics(metrics)
@@ -123,13 +123,17 @@ class Run:
             for key, value in flat.items():
                 shown = f"{value:.4f}" if isinstance(value, float) else f"{value}"
                 print(f"  {key:<{width}}  {shown}")
-        return target
+            print(f"written to results/{self.profile}/{self.notebook}/metrics.json")
 
 
 def start(notebook: str, profile: str = "quick", seed: int = 0, device: str = "auto",
-          keras_backend: str | None = None, **overrides) -> Run:
-    """Validate parameters, seed, choose the device and print the environment report."""
-    settings = profiles.resolve(notebook, profile, **overrides)
+          keras_backend: str | None = None, settings_from: str | None = None, **overrides) -> Run:
+    """Validate parameters, seed, choose the device and print the environment report.
+
+    Sizes come from ``profiles.PROFILES[settings_from or notebook][profile]``; results are written
+    under the notebook's own name.
+    """
+    settings = profiles.resolve(settings_from or notebook, profile, **overrides)
     dev = env.pick_device(device)
     env.set_keras_backend(keras_backend, dev)
     env.seed_everything(seed)

@@ -18,6 +18,7 @@ if SHARED_DATA.is_dir():
 def _scratch_outputs(tmp_path, monkeypatch):
     monkeypatch.setenv("ADREC_RESULTS_DIR", str(tmp_path / "results"))
     monkeypatch.setenv("ADREC_FIGURES_DIR", str(tmp_path / "figures"))
+    monkeypatch.setenv("ADREC_PAPER_DIR", str(tmp_path / "paper"))
 
 
 def pytest_collection_modifyitems(config, items):

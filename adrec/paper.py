@@ -1,0 +1,87 @@
+"""The companion report: ``paper/template.md`` filled from ``results/`` into ``paper/adrec.md``.
+
+Placeholders in the template:
+
+* ``{{value PROFILE/NOTEBOOK/METRIC}}`` or ``{{value PROFILE/NOTEBOOK/METRIC|.4f}}``: one recorded
+  number (``METRIC`` is the dotted name, e.g. ``mf_dot.hr@10``);
+* ``{{diff PROFILE/NOTEBOOK/METRIC PUBLISHED}}``: our number minus a published one, signed;
+* ``{{table PROFILE/NOTEBOOK}}``: every metric the notebook recorded, as a Markdown table;
+* ``{{provenance PROFILE/NOTEBOOK}}``: one line of where and how the numbers were made.
+
+A number not yet recorded renders as ``n/a (not run)``. ``make reproduce`` re-renders the paper;
+``tests/test_paper.py`` fails when the committed ``paper/adrec.md`` differs from what the committed
+results render to, so the paper never shows a number the results do not hold.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from . import paths
+from .run import flatten
+
+PLACEHOLDER = re.compile(r"\{\{\s*(value|diff|table|provenance)\s+([^}|\s]+)(?:\s+([-+0-9.eE]+))?(?:\|([^}]*))?\s*\}\}")
+MISSING = "n/a (not run)"
+
+
+def _load(results: Path, profile: str, notebook: str) -> dict | None:
+    path = results / profile / notebook / "metrics.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _fmt(value, spec: str | None) -> str:
+    if spec:
+        return format(value, spec)
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def render(template: str, results: Path | None = None) -> str:
+    results = Path(results or paths.results_dir())
+
+    def replace(match):
+        kind, ref, published, spec = match.groups()
+        parts = ref.split("/", 2)
+        if len(parts) < 2:
+            raise ValueError(f"bad paper placeholder {match.group(0)!r}: want PROFILE/NOTEBOOK[/METRIC]")
+        data = _load(results, parts[0], parts[1])
+        if data is None:
+            return MISSING
+        provenance = data.pop("provenance", {})
+        flat = flatten(data)
+        if kind == "table":
+            rows = ["| metric | value |", "|---|---|"] + [f"| `{k}` | {_fmt(v, spec)} |" for k, v in flat.items()]
+            return "\n".join(rows)
+        if kind == "provenance":
+            versions = provenance.get("versions", {})
+            return (f"{provenance.get('profile')} profile, seed {provenance.get('seed')}, "
+                    f"{provenance.get('device_name')}, torch {versions.get('torch')}, keras {versions.get('keras')} "
+                    f"({provenance.get('keras_backend')}), commit {str(provenance.get('git_commit'))[:12]}, "
+                    f"{provenance.get('wall_time_s')} s")
+        if len(parts) != 3:
+            raise ValueError(f"bad paper placeholder {match.group(0)!r}: want PROFILE/NOTEBOOK/METRIC")
+        if parts[2] not in flat:
+            return MISSING
+        value = flat[parts[2]]
+        if kind == "diff":
+            if published is None:
+                raise ValueError(f"{match.group(0)!r}: diff needs a published value")
+            return format(value - float(published), "+" + (spec or ".4f"))
+        return _fmt(value, spec)
+
+    return PLACEHOLDER.sub(replace, template)
+
+
+def paper_paths() -> tuple[Path, Path]:
+    return paths.project_root() / "paper" / "template.md", paths.paper_dir() / "adrec.md"
+
+
+def write(results: Path | None = None) -> str | None:
+    """Render the paper; write it only when it changed. Returns the path written, or None."""
+    template, target = paper_paths()
+    text = render(template.read_text(encoding="utf-8"), results)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() and target.read_text(encoding="utf-8") == text:
+        return None
+    target.write_text(text, encoding="utf-8")
+    return str(target)

@@ -1,0 +1,203 @@
+"""Run every notebook with papermill, record results, and fill the paper.
+
+    python -m adrec.reproduce                    # quick profile, every notebook in order
+    python -m adrec.reproduce --profile full     # paper-size runs (meant for a GPU)
+    python -m adrec.reproduce --only 02 --force  # one notebook, even if up to date
+
+Executed copies go to ``results/<profile>/<notebook>/<notebook>.ipynb`` (never over the committed
+notebooks), metrics to ``results/<profile>/<notebook>/metrics.json``. A notebook is skipped when it
+was already executed with the same cell sources, parameters and adrec code (a stamp records a hash
+of the three), so an interrupted run keeps the notebooks that finished and a rerun resumes. A failing
+notebook stops the run with its name, the cell and the error.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import __version__, paths, profiles
+
+KERNEL = "adrec"
+
+
+class NotebookFailed(RuntimeError):
+    pass
+
+
+def notebooks(notebooks_dir: Path, only: list[str] | None = None) -> list[Path]:
+    found = sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb"))
+    if not only:
+        return found
+    chosen = []
+    for name in only:
+        stem = Path(name).stem
+        match = [nb for nb in found if nb.stem == stem or nb.stem.startswith(stem + "_") or nb.stem[:2] == stem]
+        if not match:
+            raise SystemExit(f"--only {name!r} matches no notebook in {notebooks_dir}; "
+                             f"notebooks: {', '.join(nb.stem for nb in found)}")
+        chosen += [nb for nb in match if nb not in chosen]
+    return sorted(chosen)
+
+
+def code_digest() -> str:
+    """sha256 over adrec's own source files: a change to the package reruns the notebooks."""
+    h = hashlib.sha256(__version__.encode())
+    pkg = Path(__file__).resolve().parent
+    for path in sorted(pkg.rglob("*.py")):
+        h.update(str(path.relative_to(pkg)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def run_key(notebook: Path, parameters: dict, code: str) -> str:
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    sources = [[c.cell_type, c.source] for c in nb.cells]
+    blob = json.dumps({"sources": sources, "parameters": parameters, "code": code}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def ensure_kernel() -> None:
+    """Register the ``adrec`` kernel for this Python when it is missing."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(KERNEL)
+    except NoSuchKernel:
+        from ipykernel.kernelspec import install
+
+        install(kernel_name=KERNEL, display_name="adrec (Python 3.11)", prefix=sys.prefix)
+        print(f"registered Jupyter kernel {KERNEL!r} for {sys.executable}")
+
+
+def execute(notebook: Path, output: Path, parameters: dict) -> float:
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name=KERNEL,
+                            cwd=str(notebook.parent), progress_bar=False, log_output=False)
+    except PapermillExecutionError as err:
+        import nbformat
+
+        # papermill adds an injected-parameters cell and an error banner cell to the executed copy;
+        # name the failing cell by its position in the source notebook and its first line.
+        cells = [c for c in nbformat.read(output, as_version=4).cells
+                 if not {"injected-parameters", "papermill-error-cell-tag"} & set(c.metadata.get("tags", []))]
+        index = next((i for i, c in enumerate(cells) if c.get("execution_count") == err.exec_count), err.cell_index)
+        lines = cells[index].source.strip().splitlines() if index < len(cells) else []
+        first_line = lines[0][:80] if lines else ""
+        raise NotebookFailed(
+            f"notebook {notebook.name} failed in cell {index} (counting from 0; "
+            f"it starts `{first_line}`): {err.ename}: {err.evalue}\n"
+            f"  the executed copy with the traceback is {output}"
+        ) from None
+    return time.perf_counter() - t0
+
+
+def metrics_table(profile_dir: Path) -> list[tuple[str, str, float]]:
+    from .run import flatten
+
+    rows = []
+    for path in sorted(profile_dir.glob("*/metrics.json")):
+        data = json.loads(path.read_text())
+        data.pop("provenance", None)
+        rows += [(path.parent.name, k, v) for k, v in flatten(data).items()]
+    return rows
+
+
+def print_table(rows) -> None:
+    if not rows:
+        print("no metrics recorded yet")
+        return
+    w1 = max(len(r[0]) for r in rows)
+    w2 = max(len(r[1]) for r in rows)
+    print(f"{'notebook':<{w1}}  {'metric':<{w2}}  value")
+    print(f"{'-' * w1}  {'-' * w2}  {'-' * 10}")
+    for nb, key, value in rows:
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        print(f"{nb:<{w1}}  {key:<{w2}}  {shown}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m adrec.reproduce", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", default="quick", help="quick (CPU, minutes; default) or full (paper-size, GPU)")
+    ap.add_argument("--only", nargs="+", metavar="NAME", help="run only these notebooks (stem or number, e.g. 02)")
+    ap.add_argument("--device", default="auto", help="auto (default: cuda, then mps, then cpu), cuda, mps or cpu")
+    ap.add_argument("--force", action="store_true", help="rerun notebooks even when up to date")
+    ap.add_argument("--notebooks-dir", type=Path, default=None, help="default: notebooks/ of this checkout")
+    args = ap.parse_args(argv)
+
+    if args.profile not in profiles.PROFILE_NAMES:
+        ap.error(f"unknown profile {args.profile!r}; choose one of {', '.join(profiles.PROFILE_NAMES)}")
+    from .env import pick_device
+
+    try:
+        pick_device(args.device)
+    except ValueError as exc:
+        ap.error(str(exc))
+
+    nb_dir = (args.notebooks_dir or paths.project_root() / "notebooks").resolve()
+    todo = notebooks(nb_dir, args.only)
+    if not todo:
+        print(f"no notebooks in {nb_dir}")
+        return 1
+    profile_dir = paths.results_dir() / args.profile
+    parameters = {"profile": args.profile, "device": args.device}
+    code = code_digest()
+    ensure_kernel()
+
+    ran = skipped = 0
+    for nb in todo:
+        out_dir = profile_dir / nb.stem
+        executed, stamp = out_dir / f"{nb.stem}.ipynb", out_dir / "stamp.json"
+        key = run_key(nb, parameters, code)
+        up_to_date = (stamp.exists() and executed.exists() and (out_dir / "metrics.json").exists()
+                      and json.loads(stamp.read_text()).get("key") == key)
+        if up_to_date and not args.force:
+            print(f"[skip] {nb.stem}: up to date ({executed})")
+            skipped += 1
+            continue
+        if stamp.exists():
+            stamp.unlink()
+        print(f"[run ] {nb.stem} ({args.profile} profile, device {args.device}) ...", flush=True)
+        try:
+            seconds = execute(nb, executed, parameters)
+        except NotebookFailed as exc:
+            print(f"\nSTOPPED: {exc}", file=sys.stderr)
+            print(f"{ran} notebook(s) finished before it and keep their results; fix and rerun to resume.",
+                  file=sys.stderr)
+            return 1
+        if not (out_dir / "metrics.json").exists():
+            print(f"\nSTOPPED: notebook {nb.name} ran but recorded no metrics "
+                  f"(its last cell must call run.record); expected {out_dir / 'metrics.json'}", file=sys.stderr)
+            return 1
+        stamp.write_text(json.dumps({"key": key, "seconds": round(seconds, 1),
+                                     "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=2) + "\n")
+        print(f"[done] {nb.stem} in {seconds:.0f} s")
+        ran += 1
+
+    if ran == 0:
+        print(f"nothing to do: all {skipped} notebook(s) are up to date in {profile_dir} "
+              f"(same notebook, parameters and adrec code); use --force to rerun.")
+    from . import paper
+
+    changed = paper.write()
+    print(f"paper: {changed or 'unchanged'}")
+    print()
+    print_table(metrics_table(profile_dir))
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.exit(main())

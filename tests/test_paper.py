@@ -1,0 +1,29 @@
+"""The paper shows exactly the numbers the committed results hold."""
+import json
+
+import pytest
+
+from adrec import paper, paths
+
+
+def test_committed_paper_matches_committed_results(monkeypatch):
+    monkeypatch.delenv("ADREC_RESULTS_DIR")
+    template, _ = paper.paper_paths()
+    committed = paths.project_root() / "paper" / "adrec.md"
+    expected = paper.render(template.read_text(encoding="utf-8"), paths.project_root() / "results")
+    actual = committed.read_text(encoding="utf-8")
+    if actual != expected:
+        diff = [f"  paper:   {a}\n  results: {b}" for a, b in zip(actual.splitlines(), expected.splitlines()) if a != b]
+        pytest.fail("paper/adrec.md differs from what results/ renders to (run `make reproduce`):\n" + "\n".join(diff[:10]))
+
+
+def test_render_values_diffs_tables_and_missing(tmp_path):
+    d = tmp_path / "quick" / "02_x"
+    d.mkdir(parents=True)
+    (d / "metrics.json").write_text(json.dumps({"mf": {"hr@10": 0.7316}, "n": 3,
+                                                "provenance": {"profile": "quick", "seed": 0}}))
+    text = ("a {{value quick/02_x/mf.hr@10|.3f}} b {{diff quick/02_x/mf.hr@10 0.7294}} "
+            "c {{value quick/02_x/absent}} d {{value full/02_x/mf.hr@10}}\n{{table quick/02_x}}")
+    out = paper.render(text, tmp_path)
+    assert out.startswith("a 0.732 b +0.0022 c n/a (not run) d n/a (not run)\n")
+    assert "| `mf.hr@10` | 0.7316 |" in out and "| `n` | 3 |" in out

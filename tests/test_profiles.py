@@ -1,0 +1,60 @@
+import pytest
+
+from adrec import profiles
+from adrec.env import pick_device, seed_everything
+from adrec.profiles import ProfileError, resolve
+
+
+def test_every_notebook_has_both_profiles_with_valid_sizes():
+    for notebook, table in profiles.PROFILES.items():
+        assert set(table) == set(profiles.PROFILE_NAMES), notebook
+        for profile in profiles.PROFILE_NAMES:
+            resolve(notebook, profile)  # raises on a non-positive size
+
+
+def test_unknown_profile_is_one_clear_error():
+    with pytest.raises(ProfileError, match="unknown profile 'fast'; choose one of quick, full"):
+        resolve("00_overview", "fast")
+
+
+def test_negative_and_zero_sizes_are_rejected_before_work():
+    with pytest.raises(ProfileError, match="synthetic_users=-5 is invalid"):
+        resolve("00_overview", "quick", synthetic_users=-5)
+    with pytest.raises(ProfileError, match="must be > 0"):
+        resolve("00_overview", "quick", synthetic_ads=0)
+    with pytest.raises(ProfileError, match="whole number"):
+        resolve("00_overview", "quick", synthetic_ads=2.5)
+
+
+def test_override_applies_and_unknown_setting_is_refused():
+    assert resolve("00_overview", "quick", synthetic_users=123)["synthetic_users"] == 123
+    assert resolve("00_overview", "quick", synthetic_users=None) == resolve("00_overview", "quick")
+    with pytest.raises(ProfileError, match="unknown setting 'n_userz'"):
+        resolve("00_overview", "quick", n_userz=3)
+
+
+def test_run_start_validates_before_any_work(tmp_path):
+    import adrec.run
+
+    with pytest.raises(ProfileError):
+        adrec.run.start("00_overview", profile="huge")
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        adrec.run.start("00_overview", seed=-1)
+
+
+def test_device_choice():
+    assert pick_device("cpu") == "cpu"
+    assert pick_device("auto") in ("cpu", "cuda", "mps")
+    with pytest.raises(ValueError, match="unknown device"):
+        pick_device("tpu")
+
+
+def test_seed_everything_repeats_numpy_and_torch():
+    import numpy as np
+    import torch
+
+    seed_everything(7)
+    a = (np.random.rand(3), torch.rand(3))
+    seed_everything(7)
+    b = (np.random.rand(3), torch.rand(3))
+    assert np.array_equal(a[0], b[0]) and torch.equal(a[1], b[1])

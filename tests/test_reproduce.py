@@ -1,0 +1,108 @@
+"""The executor: skip when up to date, resume after a failure, --force, and clear failures."""
+import json
+
+import nbformat
+import pytest
+
+from adrec import reproduce
+
+
+def make_notebook(path, body="x = n * 2"):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('profile = "quick"\nseed = 0\ndevice = "auto"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell(f'import adrec.run\nrun = adrec.run.start("{path.stem}", settings_from="smoke", profile=profile, seed=seed, device=device)\nn = run.settings["n"]'),
+        nbformat.v4.new_code_cell(body),
+        nbformat.v4.new_code_cell('run.record({"x": x, "n": n})'),
+    ]
+    nb.metadata["kernelspec"] = {"name": "adrec", "display_name": "adrec", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def nbdir(tmp_path, monkeypatch):
+    # a fixed code digest: the skip logic is tested against notebook and parameter changes here,
+    # and against a change of adrec's code in test_changed_adrec_code_reruns.
+    monkeypatch.setattr(reproduce, "code_digest", lambda: "adrec-code-v1")
+    d = tmp_path / "notebooks"
+    d.mkdir()
+    make_notebook(d / "01_first.ipynb")
+    make_notebook(d / "02_second.ipynb", body="x = n + 1")
+    return d
+
+
+def metrics(tmp_path, stem, profile="quick"):
+    return json.loads((tmp_path / "results" / profile / stem / "metrics.json").read_text())
+
+
+def test_run_then_skip_then_force(nbdir, tmp_path, capsys):
+    assert reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "[done] 01_first" in out and "[done] 02_second" in out
+    m = metrics(tmp_path, "01_first")
+    assert m["x"] == 20 and m["provenance"]["profile"] == "quick" and m["provenance"]["device"] == "cpu"
+    assert (tmp_path / "results" / "quick" / "01_first" / "01_first.ipynb").exists()
+    assert "01_first" in out.split("paper:")[1] and "20" in out  # the final metrics table
+
+    assert reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "[run ]" not in out and "nothing to do: all 2 notebook(s) are up to date" in out
+
+    assert reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu", "--only", "02", "--force"]) == 0
+    out = capsys.readouterr().out
+    assert "[done] 02_second" in out and "01_first" not in out.split("paper:")[0]
+
+
+def test_full_profile_parameters_reach_the_notebook(nbdir, tmp_path):
+    assert reproduce.main(["--notebooks-dir", str(nbdir), "--only", "01_first", "--profile", "full",
+                           "--device", "cpu"]) == 0
+    assert metrics(tmp_path, "01_first", "full")["n"] == 1000
+
+
+def test_failure_stops_with_notebook_cell_and_error_then_resumes(nbdir, tmp_path, capsys):
+    make_notebook(nbdir / "02_second.ipynb", body="raise ValueError('deliberate failure')")
+    make_notebook(nbdir / "03_third.ipynb")
+    assert reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu"]) == 1
+    captured = capsys.readouterr()
+    assert "notebook 02_second.ipynb failed in cell 2 (counting from 0; it starts `raise ValueError(" in captured.err
+    assert "ValueError: deliberate failure" in captured.err
+    assert (tmp_path / "results" / "quick" / "01_first" / "stamp.json").exists()  # kept
+    assert not (tmp_path / "results" / "quick" / "03_third").exists()  # never started
+
+    make_notebook(nbdir / "02_second.ipynb", body="x = 5")  # fixed
+    assert reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "[skip] 01_first" in out and "[done] 02_second" in out and "[done] 03_third" in out
+    assert metrics(tmp_path, "02_second")["x"] == 5
+
+
+def test_changed_notebook_reruns_alone(nbdir, capsys):
+    reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu"])
+    capsys.readouterr()
+    make_notebook(nbdir / "01_first.ipynb", body="x = n * 3")
+    reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert "[done] 01_first" in out and "[skip] 02_second" in out
+
+
+def test_bad_arguments_are_refused_before_work(nbdir, capsys):
+    with pytest.raises(SystemExit):
+        reproduce.main(["--notebooks-dir", str(nbdir), "--profile", "huge"])
+    assert "unknown profile 'huge'" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="matches no notebook"):
+        reproduce.main(["--notebooks-dir", str(nbdir), "--only", "07"])
+
+
+def test_changed_adrec_code_reruns(nbdir, monkeypatch, capsys):
+    reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu", "--only", "01"])
+    monkeypatch.setattr(reproduce, "code_digest", lambda: "adrec-code-v2")
+    capsys.readouterr()
+    reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu", "--only", "01"])
+    assert "[done] 01_first" in capsys.readouterr().out
+
+
+def test_code_digest_covers_the_package_sources():
+    digest = reproduce.code_digest()
+    assert len(digest) == 64 and digest == reproduce.code_digest()
