@@ -19,6 +19,58 @@ PROFILES: dict[str, dict[str, dict]] = {
         "full": {"synthetic_users": 100_000, "synthetic_ads": 5_000, "synthetic_impressions": 2_000_000},
     },
     # --- notebooks of issue 3 add their entries below this line ---
+    "02_dot_product_scoring": {  # document 002 §4.1-4.3, document 003 §4.3.3: dot product vs learned similarity, NCF protocol
+        "quick": {"dataset": "ml-1m", "n_users": 1_000, "subset_seed": 1,
+                  "models": ["mf_dot", "gmf", "neumf"], "keras_models": ["mf_dot", "gmf", "neumf"],
+                  "factors": {"mf_dot": 16, "gmf": 16, "mlp": 16, "neumf": 16}, "n_layers": 3,
+                  "reg": {"mf_dot": 0.003, "gmf": 0.0, "mlp": 0.0, "neumf": 0.0}, "init_std": 0.01,
+                  "epochs": 8, "negatives": 4, "lr": 0.005, "batch_size": 2_048,
+                  "n_eval_negatives": 99, "k": 10, "knn_neighbours": 50},
+        "full": {"dataset": "ml-1m", "n_users": 6_040, "subset_seed": 1,
+                 "models": ["mf_dot", "gmf", "mlp", "neumf"], "keras_models": ["mf_dot", "gmf", "mlp", "neumf"],
+                 "factors": {"mf_dot": 64, "gmf": 32, "mlp": 32, "neumf": 32}, "n_layers": 3,
+                 "reg": {"mf_dot": 0.001, "gmf": 0.0, "mlp": 0.0, "neumf": 0.0}, "init_std": 0.01,
+                 "epochs": 30, "negatives": 4, "lr": 0.002, "batch_size": 1_024,
+                 "n_eval_negatives": 99, "k": 10, "knn_neighbours": 50},
+    },
+    "03_bce_training": {  # document 004 §4.1-4.2, §5.2: BCE, LR/MLP click models on Avazu/Criteo heads
+        "quick": {"epochs": 6, "batch_size": 256, "hash_buckets": 65_536, "min_count": 2, "embed_dim": 8,
+                  "hidden_sizes": [64, 32], "lr": 0.001, "lr_logreg": 0.01, "n_seeds": 3,
+                  "misuse_epochs": 2, "misuse_batch_size": 32, "listing_epochs": 3, "calibration_bins": 10,
+                  "ml100k_users": 300, "ml100k_epochs": 5, "ml100k_batch_size": 1024},
+        "full": {"epochs": 20, "batch_size": 256, "hash_buckets": 1_048_576, "min_count": 2, "embed_dim": 16,
+                 "hidden_sizes": [256, 128], "lr": 0.001, "lr_logreg": 0.01, "n_seeds": 5,
+                 "misuse_epochs": 10, "misuse_batch_size": 32, "listing_epochs": 10, "calibration_bins": 10,
+                 "ml100k_users": 943, "ml100k_epochs": 10, "ml100k_batch_size": 1024},
+    },
+    "01_user_profile_fusion": {  # document 000 §4.1-4.2, document 003 §4.3.1: fused user profiles
+        # max_*_rows: caps on each split's rows (None = all); max_len: history length (ML-100K,
+        # synthetic), frappe_max_len: Frappe's; keras_fusions: the fusions also trained in Keras
+        "quick": {"n_seeds": 3, "epochs": 2, "dim": 16, "att_hidden": 16, "mlp_hidden": 32,
+                  "batch_size": 512, "lr": 0.01, "max_len": 20, "frappe_max_len": 10,
+                  "max_train_rows": 20_000, "max_valid_rows": 4_000, "max_test_rows": 8_000,
+                  "synthetic_users": 2_000, "synthetic_ads": 200, "synthetic_impressions": 50_000,
+                  "keras_fusions": ["din"], "compare_concat": True},
+        "full": {"n_seeds": 5, "epochs": 4, "dim": 16, "att_hidden": 32, "mlp_hidden": 64,
+                 "batch_size": 512, "lr": 0.003, "max_len": 50, "frappe_max_len": 20,
+                 "max_train_rows": None, "max_valid_rows": None, "max_test_rows": None,
+                 "synthetic_users": 20_000, "synthetic_ads": 1_000, "synthetic_impressions": 1_000_000,
+                 "keras_fusions": ["mean", "recency", "din"], "compare_concat": True},
+    },
+    "04_gcn_propagation": {  # document 003 §3.2.1, §4.2.1, §5.2-5.4: GCN / LightGCN, BPR, full ranking
+        # dataset: "ml-100k" (per-user random split, test_fraction), "gowalla" (LightGCN split;
+        # subgraph_users = a seeded user sample, None = all); gcn_layers: the weighted GCN's depth;
+        # smoothing_layers: depth of the over-smoothing sweep; eval_every: epochs between evaluations;
+        # depth_sweep: LightGCN depths trained besides 0 (MF) and n_layers
+        "quick": {"dataset": "ml-100k", "test_fraction": 0.2, "subgraph_users": None,
+                  "n_layers": 3, "gcn_layers": 2, "dim": 64, "epochs": 20, "batch_size": 4_096,
+                  "lr": 0.02, "reg": 1e-4, "eval_every": 1, "k": 20, "smoothing_layers": 64,
+                  "depth_sweep": [1, 2, 4]},
+        "full": {"dataset": "gowalla", "test_fraction": 0.2, "subgraph_users": None,
+                 "n_layers": 3, "gcn_layers": 2, "dim": 64, "epochs": 1_000, "batch_size": 2_048,
+                 "lr": 0.001, "reg": 1e-4, "eval_every": 20, "k": 20, "smoothing_layers": 64,
+                 "depth_sweep": [1, 2, 4]},
+    },
     "smoke": {  # the tiny notebook the test-suite runs through papermill
         "quick": {"n": 10},
         "full": {"n": 1_000},

@@ -2,7 +2,10 @@
 every backend), wrapped to return the same :class:`adrec.history.History` as the PyTorch loop.
 
 ``evaluate(model)`` (optional) returns a dict of metrics after each epoch, as in
-:func:`adrec.torch_nn.train.fit`.
+:func:`adrec.torch_nn.train.fit`. ``x`` may also be a function ``x(epoch, rng) -> (inputs,
+targets)`` (``y`` None) giving fresh training data every epoch — e.g. resampled negatives — with
+``rng = numpy.random.default_rng([seed, epoch])``, the rng the PyTorch loop hands its ``batches``;
+the model is compiled once, so the optimizer state carries over between epochs.
 """
 from __future__ import annotations
 
@@ -27,20 +30,44 @@ class _EpochEval(keras.callbacks.Callback):
         self.hist.add(**row)
 
 
+def _dense_gradients(optimizer_cls):
+    """``optimizer_cls`` with sparse (``IndexedSlices``) gradients summed into a dense tensor
+    before each update. Keras 3.15's TensorFlow backend squares an embedding gradient's rows
+    *per occurrence* (``ops.square`` keeps the ``IndexedSlices``), so Adam's second moment for a
+    row used n times in a batch is the sum of squares instead of the square of the sum and its
+    step grows up to sqrt(n) times (tests/test_bce.py; notebook 03). PyTorch and Keras's torch
+    backend already pass dense gradients; this makes TensorFlow do the same."""
+
+    class DenseGradients(optimizer_cls):
+        def update_step(self, gradient, variable, learning_rate):
+            if type(gradient).__name__ == "IndexedSlices":
+                gradient = keras.ops.add(keras.ops.zeros_like(variable), gradient)
+            return super().update_step(gradient, variable, learning_rate)
+
+    DenseGradients.__name__ = optimizer_cls.__name__
+    return DenseGradients
+
+
 def fit(model, x, y, *, epochs: int, loss, lr: float = 1e-3, batch_size: int = 256,
         evaluate=None, seed: int = 0, optimizer: str = "adam", weight_decay: float = 0.0,
         metrics=None, progress: bool = True, shuffle: bool = True, jit_compile="auto") -> History:
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     keras.utils.set_random_seed(seed)
-    opt = {"adam": lambda: keras.optimizers.Adam(lr),
-           "adamw": lambda: keras.optimizers.AdamW(lr, weight_decay=weight_decay),
-           "sgd": lambda: keras.optimizers.SGD(lr)}[optimizer]()
+    opt = {"adam": lambda: _dense_gradients(keras.optimizers.Adam)(lr),
+           "adamw": lambda: _dense_gradients(keras.optimizers.AdamW)(lr, weight_decay=weight_decay),
+           "sgd": lambda: _dense_gradients(keras.optimizers.SGD)(lr)}[optimizer]()
     model.compile(optimizer=opt, loss=loss, metrics=metrics or [], jit_compile=jit_compile)
     history = History()
+    callbacks = [_EpochEval(evaluate, history, time.perf_counter())]
+    if callable(x):  # fresh data every epoch: x(epoch, rng) -> (inputs, targets), as torch's batches
+        for epoch in range(epochs):
+            xe, ye = x(epoch, np.random.default_rng([seed, epoch]))
+            model.fit(xe, ye, initial_epoch=epoch, epochs=epoch + 1, batch_size=batch_size,
+                      shuffle=shuffle, verbose=2 if progress else 0, callbacks=callbacks)
+        return history
     model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
-              verbose=2 if progress else 0,
-              callbacks=[_EpochEval(evaluate, history, time.perf_counter())])
+              verbose=2 if progress else 0, callbacks=callbacks)
     return history
 
 

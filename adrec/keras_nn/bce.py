@@ -1,0 +1,161 @@
+"""Binary cross-entropy and the LR / MLP click models in Keras 3 (``keras.ops`` only): the mirror
+image of :mod:`adrec.torch_nn.bce` (same names, same shapes), checked against
+:mod:`adrec.ref.bce`.
+
+Models take ``inputs`` = ``cat`` or ``(cat, num)`` (Keras passes one ``x``; a tuple/list is split
+into the two arrays) and return (N,) logits. Train them with
+``keras.losses.BinaryCrossentropy(from_logits=True)`` (:func:`bce_loss`).
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+
+def bce_with_logits(y, s):
+    """Per-sample loss from logits: ``-y log sigmoid(s) - (1 - y) log sigmoid(-s)`` with a stable
+    log-sigmoid (smooth, gradient ``sigmoid(s) - y`` everywhere; see the PyTorch twin)."""
+    s = ops.convert_to_tensor(s)
+    y = ops.cast(y, s.dtype)
+    return -y * ops.log_sigmoid(s) - (1 - y) * ops.log_sigmoid(-s)
+
+
+def bce_from_probs(y, p, eps: float = 1e-7):
+    """Per-sample loss from probabilities clipped to ``[eps, 1 - eps]``."""
+    p = ops.clip(ops.convert_to_tensor(p), eps, 1 - eps)
+    y = ops.cast(y, p.dtype)
+    return -(y * ops.log(p) + (1 - y) * ops.log(1 - p))
+
+
+def bce_loss():
+    """The training loss of the click models: mean BCE of logits."""
+    return keras.losses.BinaryCrossentropy(from_logits=True)
+
+
+def _split(inputs):
+    if isinstance(inputs, (list, tuple)):
+        return inputs[0], (inputs[1] if len(inputs) > 1 else None)
+    return inputs, None
+
+
+class LogisticRegression(keras.Model):
+    """``s = b + sum_f w_cat[cat[:, f]] + num @ w_num`` -> (N,) logits."""
+
+    def __init__(self, n_buckets: int, n_fields: int, n_numeric: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.n_buckets, self.n_fields, self.n_numeric = n_buckets, n_fields, n_numeric
+        self.w_cat = layers.Embedding(n_buckets, 1, embeddings_initializer="zeros", name="w_cat")
+        self.w_num = (self.add_weight(shape=(n_numeric,), initializer="zeros", name="w_num")
+                      if n_numeric else None)
+        self.bias = self.add_weight(shape=(), initializer="zeros", name="bias")
+
+    def call(self, inputs):
+        cat, num = _split(inputs)
+        s = ops.sum(ops.squeeze(self.w_cat(cat), -1), axis=1) + self.bias
+        if self.n_numeric:
+            s = s + ops.matmul(ops.cast(num, s.dtype), self.w_num)
+        return s
+
+
+class MLP(keras.Model):
+    """Field embeddings (shared hashed table) concatenated with numeric features, ReLU hidden
+    layers, one linear output unit -> (N,) logits."""
+
+    def __init__(self, n_buckets: int, n_fields: int, n_numeric: int = 0, embed_dim: int = 8,
+                 hidden_sizes=(64, 32), init_std: float = 0.01, **kwargs):
+        super().__init__(**kwargs)
+        self.n_buckets, self.n_fields, self.n_numeric = n_buckets, n_fields, n_numeric
+        self.embed_dim = embed_dim
+        self.emb = layers.Embedding(n_buckets, embed_dim, name="emb",
+                                    embeddings_initializer=keras.initializers.RandomNormal(stddev=init_std))
+        self.hidden = [layers.Dense(h, activation="relu", kernel_initializer="glorot_uniform",
+                                    bias_initializer="zeros", name=f"hidden_{i}")
+                       for i, h in enumerate(hidden_sizes)]
+        self.out = layers.Dense(1, kernel_initializer="glorot_uniform", bias_initializer="zeros", name="out")
+
+    def call(self, inputs):
+        cat, num = _split(inputs)
+        h = ops.reshape(self.emb(cat), (-1, self.n_fields * self.embed_dim))
+        if self.n_numeric:
+            h = ops.concatenate([h, ops.cast(num, h.dtype)], axis=1)
+        for layer in self.hidden:
+            h = layer(h)
+        return ops.squeeze(self.out(h), -1)
+
+
+def build(model):
+    """Create the weights of ``model`` by calling it once on a dummy batch."""
+    cat = np.zeros((1, model.n_fields), dtype="int32")
+    model((cat, np.zeros((1, model.n_numeric), dtype="float32")) if model.n_numeric else cat)
+    return model
+
+
+def load_params(model, params: dict):
+    """Copy an :mod:`adrec.ref.bce` parameter dict into ``model`` (LogisticRegression or MLP)."""
+    f = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
+    build(model)
+    if isinstance(model, LogisticRegression):
+        model.w_cat.embeddings.assign(f(params["w_cat"]).reshape(-1, 1))
+        if model.n_numeric:
+            model.w_num.assign(f(params["w_num"]).reshape(-1))
+        model.bias.assign(f(params["b"]).reshape(()))
+    else:
+        model.emb.embeddings.assign(f(params["emb"]))
+        for layer, (w, b) in zip(model.hidden, params["hidden"]):
+            layer.kernel.assign(f(w))
+            layer.bias.assign(f(b))
+        model.out.kernel.assign(f(params["w_out"]))
+        model.out.bias.assign(f(params["b_out"]))
+    return model
+
+
+def model_params(model) -> dict:
+    """The parameters of ``model`` as an :mod:`adrec.ref.bce` dict of numpy arrays."""
+    n = lambda v: np.asarray(ops.convert_to_numpy(v), dtype=np.float32)  # noqa: E731
+    build(model)
+    if isinstance(model, LogisticRegression):
+        return {"w_cat": n(model.w_cat.embeddings).reshape(-1),
+                "w_num": n(model.w_num) if model.n_numeric else np.zeros(0, np.float32),
+                "b": np.float32(n(model.bias))}
+    return {"emb": n(model.emb.embeddings),
+            "hidden": [(n(layer.kernel), n(layer.bias)) for layer in model.hidden],
+            "w_out": n(model.out.kernel), "b_out": n(model.out.bias)}
+
+
+def make_model(kind: str, n_buckets: int, n_fields: int, n_numeric: int = 0, embed_dim: int = 8,
+               hidden_sizes=(64, 32), init_std: float = 0.01):
+    """``"lr"`` -> :class:`LogisticRegression`, ``"mlp"`` -> :class:`MLP`."""
+    if kind == "lr":
+        return LogisticRegression(n_buckets, n_fields, n_numeric)
+    if kind == "mlp":
+        return MLP(n_buckets, n_fields, n_numeric, embed_dim, hidden_sizes, init_std)
+    raise ValueError(f"kind must be 'lr' or 'mlp', got {kind!r}")
+
+
+def _x(split):
+    return list(split.inputs) if len(split.inputs) > 1 else split.inputs[0]
+
+
+def train_click_model(task, kind: str, *, epochs: int, batch_size: int, lr: float, embed_dim: int = 8,
+                      hidden_sizes=(64, 32), seed: int = 0, device: str = "cpu"):
+    """Train an LR or MLP click model on a :class:`adrec.data.ctr.CTRTask` with
+    :func:`adrec.keras_nn.train.fit` (Adam, ``BinaryCrossentropy(from_logits=True)``); returns an
+    :class:`adrec.experiments.ClickRun` (test metrics at the epoch of lowest validation log-loss).
+    ``device`` is accepted for symmetry with the PyTorch version (Keras places ops itself)."""
+    from ..experiments import BestEpoch, ClickRun
+    from ..ref.bce import sigmoid
+    from .train import fit, predict
+
+    keras.utils.set_random_seed(seed)
+    model = make_model(kind, task.encoder.n_buckets, task.n_fields, task.n_numeric, embed_dim, hidden_sizes)
+    best = BestEpoch(task.valid.y, task.test.y)
+
+    def evaluate(m):
+        p_valid = sigmoid(predict(m, _x(task.valid)).astype(np.float64))
+        p_test = sigmoid(predict(m, _x(task.test)).astype(np.float64))
+        return best.update(p_valid, p_test)
+
+    history = fit(model, _x(task.train), task.train.y, epochs=epochs, loss=bce_loss(), lr=lr,
+                  batch_size=batch_size, evaluate=evaluate, seed=seed, progress=False)
+    return ClickRun(f"keras-{keras.backend.backend()}", kind, seed, history, best)

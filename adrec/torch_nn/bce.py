@@ -1,0 +1,161 @@
+"""Binary cross-entropy and the LR / MLP click models in PyTorch: the mirror image of
+:mod:`adrec.keras_nn.bce` (same names, same shapes), checked against :mod:`adrec.ref.bce`.
+
+Document 004 (004_1b87cd4ae3e61fa1.txt) §4.2: the per-impression logistic loss of a logit.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def bce_with_logits(y, s):
+    """Per-sample loss from logits: ``-y log sigmoid(s) - (1 - y) log sigmoid(-s)`` with a stable
+    log-sigmoid. Equal in value to the reference's ``max(s, 0) - s*y + log1p(exp(-|s|))``, but
+    smooth: autograd of the max/abs form picks a subgradient at ``s = 0`` (1 - y instead of
+    1/2 - y); this form's gradient is ``sigmoid(s) - y`` everywhere."""
+    y = torch.as_tensor(y, dtype=s.dtype)
+    return -y * nn.functional.logsigmoid(s) - (1 - y) * nn.functional.logsigmoid(-s)
+
+
+def bce_from_probs(y, p, eps: float = 1e-7):
+    """Per-sample loss from probabilities clipped to ``[eps, 1 - eps]``."""
+    y = torch.as_tensor(y, dtype=p.dtype)
+    p = torch.clamp(p, eps, 1 - eps)
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p))
+
+
+def _glorot_(w: torch.Tensor) -> None:
+    # torch stores Linear weights (out, in); glorot uniform over fan_in + fan_out like Keras's default
+    nn.init.xavier_uniform_(w)
+
+
+class LogisticRegression(nn.Module):
+    """``s = b + sum_f w_cat[cat[:, f]] + num @ w_num``; ``forward(cat, num=None)`` -> (N,) logits."""
+
+    def __init__(self, n_buckets: int, n_fields: int, n_numeric: int = 0):
+        super().__init__()
+        self.n_fields, self.n_numeric = n_fields, n_numeric
+        self.w_cat = nn.Embedding(n_buckets, 1)
+        nn.init.zeros_(self.w_cat.weight)
+        self.w_num = nn.Parameter(torch.zeros(n_numeric)) if n_numeric else None
+        self.bias = nn.Parameter(torch.zeros(()))
+
+    def forward(self, cat, num=None):
+        s = self.w_cat(cat).squeeze(-1).sum(dim=1) + self.bias
+        if self.n_numeric:
+            s = s + num.to(s.dtype) @ self.w_num
+        return s
+
+
+class MLP(nn.Module):
+    """Field embeddings (shared hashed table) concatenated with numeric features, ReLU hidden
+    layers, one linear output unit; ``forward(cat, num=None)`` -> (N,) logits."""
+
+    def __init__(self, n_buckets: int, n_fields: int, n_numeric: int = 0, embed_dim: int = 8,
+                 hidden_sizes=(64, 32), init_std: float = 0.01):
+        super().__init__()
+        self.n_fields, self.n_numeric = n_fields, n_numeric
+        self.emb = nn.Embedding(n_buckets, embed_dim)
+        nn.init.normal_(self.emb.weight, std=init_std)
+        sizes = [n_fields * embed_dim + n_numeric, *hidden_sizes]
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.out = nn.Linear(sizes[-1], 1)
+        for layer in [*self.hidden, self.out]:
+            _glorot_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, cat, num=None):
+        h = self.emb(cat).flatten(1)
+        if self.n_numeric:
+            h = torch.cat([h, num.to(h.dtype)], dim=1)
+        for layer in self.hidden:
+            h = torch.relu(layer(h))
+        return self.out(h).squeeze(-1)
+
+
+def load_params(model: nn.Module, params: dict) -> nn.Module:
+    """Copy an :mod:`adrec.ref.bce` parameter dict into ``model`` (LogisticRegression or MLP)."""
+    t = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32))  # noqa: E731
+    with torch.no_grad():
+        if isinstance(model, LogisticRegression):
+            model.w_cat.weight.copy_(t(params["w_cat"]).reshape(-1, 1))
+            model.bias.copy_(t(params["b"]).reshape(()))
+            if model.n_numeric:
+                model.w_num.copy_(t(params["w_num"]).reshape(-1))
+        else:
+            model.emb.weight.copy_(t(params["emb"]))
+            for layer, (w, b) in zip(model.hidden, params["hidden"]):
+                layer.weight.copy_(t(w).T)
+                layer.bias.copy_(t(b))
+            model.out.weight.copy_(t(params["w_out"]).T)
+            model.out.bias.copy_(t(params["b_out"]))
+    return model
+
+
+def model_params(model: nn.Module) -> dict:
+    """The parameters of ``model`` as an :mod:`adrec.ref.bce` dict of numpy arrays."""
+    n = lambda p: p.detach().cpu().numpy().astype(np.float32)  # noqa: E731
+    if isinstance(model, LogisticRegression):
+        return {"w_cat": n(model.w_cat.weight).reshape(-1),
+                "w_num": n(model.w_num) if model.n_numeric else np.zeros(0, np.float32),
+                "b": np.float32(n(model.bias))}
+    return {"emb": n(model.emb.weight),
+            "hidden": [(n(layer.weight).T, n(layer.bias)) for layer in model.hidden],
+            "w_out": n(model.out.weight).T, "b_out": n(model.out.bias)}
+
+
+def bce_loss_fn(model, batch):
+    """Loss for :func:`adrec.torch_nn.train.fit`: ``batch = (*inputs, y)``; mean BCE from logits
+    through ``torch.nn.functional.binary_cross_entropy_with_logits``."""
+    *inputs, y = batch
+    s = model(*inputs)
+    return nn.functional.binary_cross_entropy_with_logits(s, y.to(s.dtype))
+
+
+def make_batches(inputs, y, batch_size: int, shuffle: bool = True):
+    """``batches(epoch, rng)`` for :func:`adrec.torch_nn.train.fit`: tuples ``(*inputs, y)``."""
+    arrays = [np.asarray(a) for a in (*inputs, y)]
+    n = len(arrays[-1])
+
+    def batches(epoch, rng):
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        for i in range(0, n, batch_size):
+            idx = order[i:i + batch_size]
+            yield tuple(a[idx] for a in arrays)
+
+    return batches
+
+
+def make_model(kind: str, n_buckets: int, n_fields: int, n_numeric: int = 0, embed_dim: int = 8,
+               hidden_sizes=(64, 32), init_std: float = 0.01):
+    """``"lr"`` -> :class:`LogisticRegression`, ``"mlp"`` -> :class:`MLP`."""
+    if kind == "lr":
+        return LogisticRegression(n_buckets, n_fields, n_numeric)
+    if kind == "mlp":
+        return MLP(n_buckets, n_fields, n_numeric, embed_dim, hidden_sizes, init_std)
+    raise ValueError(f"kind must be 'lr' or 'mlp', got {kind!r}")
+
+
+def train_click_model(task, kind: str, *, epochs: int, batch_size: int, lr: float, embed_dim: int = 8,
+                      hidden_sizes=(64, 32), seed: int = 0, device: str = "cpu"):
+    """Train an LR or MLP click model on a :class:`adrec.data.ctr.CTRTask` with
+    :func:`adrec.torch_nn.train.fit` (Adam, mean BCE of logits); returns an
+    :class:`adrec.experiments.ClickRun` (test metrics at the epoch of lowest validation log-loss)."""
+    from ..experiments import BestEpoch, ClickRun
+    from ..ref.bce import sigmoid
+    from .train import fit, predict
+
+    torch.manual_seed(seed)
+    model = make_model(kind, task.encoder.n_buckets, task.n_fields, task.n_numeric, embed_dim, hidden_sizes)
+    best = BestEpoch(task.valid.y, task.test.y)
+
+    def evaluate(m):
+        p_valid = sigmoid(predict(m, task.valid.inputs, device=device).astype(np.float64))
+        p_test = sigmoid(predict(m, task.test.inputs, device=device).astype(np.float64))
+        return best.update(p_valid, p_test)
+
+    history = fit(model, bce_loss_fn, make_batches(task.train.inputs, task.train.y, batch_size),
+                  epochs=epochs, lr=lr, device=device, evaluate=evaluate, seed=seed, progress=False)
+    return ClickRun("torch", kind, seed, history, best)
