@@ -12,11 +12,13 @@
 profile = "quick"  # "quick": CPU, minutes; "full": paper-size, meant for a GPU
 seed = 0
 device = "auto"  # "auto" picks cuda, then mps, then cpu
+synthetic_impressions = None  # None: the profile's size (adrec.profiles); a number overrides it
 
 # %%
 import adrec.run
 
-run = adrec.run.start("00_overview", profile=profile, seed=seed, device=device)
+run = adrec.run.start("00_overview", profile=profile, seed=seed, device=device,
+                      synthetic_impressions=synthetic_impressions)
 cfg = run.settings
 
 # %% [markdown]
