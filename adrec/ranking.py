@@ -137,8 +137,15 @@ def _topk_lowest_id_first(scores, k: int):
     result does not depend on torch.topk's internal order: item popularity has many ties)."""
     import torch
 
-    vals, idx = torch.topk(scores, k, dim=1)
-    tied = torch.nonzero((scores >= vals[:, -1:]).sum(dim=1) > k).flatten()  # ties across the cut
+    if k < scores.shape[1]:
+        # a tie across the cut exists iff the (k+1)-th largest score equals the k-th: one topk of
+        # k + 1 finds it without another pass over the block (a bool-sum pass costs more than topk)
+        vals, idx = torch.topk(scores, k + 1, dim=1)
+        tied = torch.nonzero(vals[:, k] == vals[:, k - 1]).flatten()
+        vals, idx = vals[:, :k].contiguous(), idx[:, :k].contiguous()
+    else:
+        vals, idx = torch.topk(scores, k, dim=1)
+        tied = torch.zeros(0, dtype=torch.int64, device=scores.device)
     if tied.numel():
         full = torch.sort(scores[tied], dim=1, descending=True, stable=True)
         vals[tied], idx[tied] = full.values[:, :k], full.indices[:, :k]

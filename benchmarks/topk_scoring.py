@@ -1,0 +1,118 @@
+"""Top-k of every user over every item by dot product, training items excluded.
+
+Side by side on the same embeddings and the same training matrix (Gowalla's shapes by default:
+29,858 users x 40,981 items, d = 64, k = 20, the LightGCN training set masked):
+
+* ``adrec``: :func:`adrec.ranking.topk_full_ranking` (torch, user blocks, -inf mask, topk with
+  ties broken toward the lower item id);
+* ``torch plain``: the same blocks with a bare ``torch.topk`` (no tie rule): what the tie rule costs;
+* ``numpy``: the plain baseline: one block of scores in numpy, mask, ``argsort`` of each row.
+
+All three must return the same top-k sets (checked, printed). On a GPU the output adds the
+fraction of the memory-bandwidth roofline: the scores block is written and read once, so
+bytes moved ~ 2 x 4 x n_users x n_items; time at 4.3 TB/s (an H200's measured copy rate,
+``../shared/reference-numbers.md``) over the measured time.
+
+Usage: ``python benchmarks/topk_scoring.py [--device auto] [--synthetic] [--out results/benchmarks]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from adrec import env
+from adrec.ranking import topk_full_ranking
+
+H200_COPY_BYTES_PER_S = 4.3e12
+
+
+def numpy_topk(U, V, R, k, batch=4096):
+    out = np.empty((U.shape[0], k), dtype=np.int64)
+    for s in range(0, U.shape[0], batch):
+        scores = U[s:s + batch] @ V.T
+        block = R[s:s + batch].tocoo()
+        scores[block.row, block.col] = -np.inf
+        out[s:s + batch] = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return out
+
+
+def torch_plain_topk(U, V, R, k, batch=4096, device="cpu"):
+    Ut, Vt = torch.as_tensor(U, device=device), torch.as_tensor(V, device=device)
+    out = np.empty((U.shape[0], k), dtype=np.int64)
+    with torch.no_grad():
+        for s in range(0, U.shape[0], batch):
+            scores = Ut[s:s + batch] @ Vt.T
+            block = R[s:s + batch].tocoo()
+            scores[torch.as_tensor(block.row.astype(np.int64), device=device),
+                   torch.as_tensor(block.col.astype(np.int64), device=device)] = -torch.inf
+            out[s:s + batch] = torch.topk(scores, k, dim=1).indices.cpu().numpy()
+    return out
+
+
+def timed(fn, repeat=1):
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--synthetic", action="store_true", help="random 29,858 x 40,981 training matrix instead of Gowalla")
+    ap.add_argument("--k", type=int, default=20)
+    ap.add_argument("--dim", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default="results/benchmarks")
+    args = ap.parse_args(argv)
+    device = env.pick_device(args.device)
+    report = env.environment(device)
+    print(env.format_environment(report))
+
+    rng = np.random.default_rng(args.seed)
+    if args.synthetic:
+        n_users, n_items = 29_858, 40_981
+        R = sp.random(n_users, n_items, density=810_128 / (n_users * n_items), format="csr", random_state=args.seed)
+        source = "random sparse matrix with Gowalla's shape and density"
+    else:
+        from adrec.data.gowalla import load_gowalla
+        split = load_gowalla()
+        n_users, n_items, R = split.n_users, split.n_items, split.train.matrix()
+        source = "Gowalla training matrix (LightGCN split)"
+    U = rng.standard_normal((n_users, args.dim)).astype(np.float32)
+    V = rng.standard_normal((n_items, args.dim)).astype(np.float32)
+    print(f"{n_users:,} users x {n_items:,} items, d={args.dim}, k={args.k}; {source}; {R.nnz:,} masked entries")
+
+    t_ours, top_ours = timed(lambda: topk_full_ranking(U, V, R, k=args.k, device=device))
+    t_plain, top_plain = timed(lambda: torch_plain_topk(U, V, R, args.k, device=device))
+    t_np, top_np = timed(lambda: numpy_topk(U, V, R, args.k))
+    same = lambda a, b: float(np.mean(np.sort(a, 1) == np.sort(b, 1)))  # noqa: E731
+    rows = {"seconds": (t_ours, t_plain, t_np), "numpy / this": (t_np / t_ours, t_np / t_plain, 1.0),
+            "top-k sets equal to adrec's (share)": (1.0, same(top_plain, top_ours), same(top_np, top_ours))}
+    if device == "cuda":
+        ideal = 2 * 4 * n_users * n_items / H200_COPY_BYTES_PER_S
+        rows["fraction of bandwidth roofline"] = (ideal / t_ours, ideal / t_plain, float("nan"))
+    print(f"\n{'top-k full ranking, ' + device:<40} {'adrec':>10} {'torch plain':>12} {'numpy':>10}")
+    for key, (a, b, c) in rows.items():
+        print(f"{key:<40} {a:>10.4g} {b:>12.4g} {c:>10.4g}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"topk_scoring_{device}.json"
+    target.write_text(json.dumps({"rows": {k: list(v) for k, v in rows.items()}, "source": source, "k": args.k,
+                                  "dim": args.dim, "environment": report,
+                                  "commit": __import__("adrec.run").run.git_commit()}, indent=2, default=str) + "\n")
+    print(f"written to {target}")
+
+
+if __name__ == "__main__":
+    main()
