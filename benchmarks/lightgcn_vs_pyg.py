@@ -44,7 +44,7 @@ def ours_step(model, opt, u, i, j):
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
-    return float(loss)
+    return float(loss.detach())
 
 
 def pyg_step(model, opt, edge_index, n_users, u, i, j):
@@ -61,7 +61,7 @@ def pyg_step(model, opt, edge_index, n_users, u, i, j):
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
-    return float(loss)
+    return float(loss.detach())
 
 
 def pyg_eval_plain(user_emb, item_emb, train, test_lists, users, k=K, batch=4096):

@@ -1,0 +1,132 @@
+"""Training throughput (examples/s) of MF (dot product) and NeuMF on MovieLens-1M: PyTorch vs Keras
+on the torch backend vs Keras on TensorFlow, side by side in one run.
+
+Each framework runs in its own subprocess (a Keras backend is fixed at import). All train the same
+adrec models (``adrec.torch_nn.scoring`` / ``adrec.keras_nn.scoring``, full-profile factors) on the
+same pointwise examples (ML-1M implicit leave-one-out train set, 4 sampled negatives per positive,
+seed 0), batch 1024, Adam: after a warm-up of a few batches (compilation, allocator), the time of
+``--examples`` examples is taken. A framework that cannot be imported (no TensorFlow on a GPU
+machine, say) is reported as such.
+
+Usage: ``python benchmarks/mf_throughput.py [--examples 300000] [--device auto] [--out results/benchmarks]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+MODELS = {"mf_dot": 64, "neumf": 32}
+BATCH, NEGATIVES, LR = 1024, 4, 1e-3
+WORKERS = (("pytorch", "torch", None), ("keras/torch", "keras", "torch"), ("keras/tensorflow", "keras", "tensorflow"))
+
+
+def examples(n):
+    from adrec.data import ncf
+    split = ncf.load_loo("ml-1m")
+    u, i, y = ncf.sample_pointwise(split.train, NEGATIVES, np.random.default_rng(0))
+    return split, u[:n], i[:n], y[:n]
+
+
+def worker(framework, n, device):
+    from adrec import env
+    dev = env.pick_device(device)
+    split, u, i, y = examples(n)
+    warm = 20 * BATCH
+    out = {}
+    if framework == "torch":
+        import torch
+
+        from adrec.torch_nn import scoring as tsc
+        for name, factors in MODELS.items():
+            model = tsc.build_model(name, split.n_users, split.n_items, factors, 3, seed=0).to(dev)
+            opt = torch.optim.Adam(model.parameters(), lr=LR)
+            tu, ti, ty = (torch.as_tensor(a, device=dev) for a in (u, i, y))
+
+            def run(lo, hi):
+                for s in range(lo, hi, BATCH):
+                    loss = tsc.pointwise_loss(model, (tu[s:s + BATCH], ti[s:s + BATCH], ty[s:s + BATCH]))
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                if dev == "cuda":
+                    torch.cuda.synchronize()
+            run(0, warm)
+            t0 = time.perf_counter()
+            run(warm, n)
+            out[name] = (n - warm) / (time.perf_counter() - t0)
+    else:
+        import keras
+
+        from adrec.keras_nn import scoring as ksc
+        from adrec.keras_nn.train import _dense_gradients
+        for name, factors in MODELS.items():
+            model = ksc.build_model(name, split.n_users, split.n_items, factors, 3, seed=0)
+            model.compile(optimizer=_dense_gradients(keras.optimizers.Adam)(LR),
+                          loss=keras.losses.BinaryCrossentropy(from_logits=True))
+            model.fit((u[:warm], i[:warm]), y[:warm].astype("float32"), batch_size=BATCH, epochs=1,
+                      shuffle=False, verbose=0)
+            t0 = time.perf_counter()
+            model.fit((u[warm:], i[warm:]), y[warm:].astype("float32"), batch_size=BATCH, epochs=1,
+                      shuffle=False, verbose=0)
+            out[name] = (n - warm) / (time.perf_counter() - t0)
+        out["backend"] = keras.backend.backend()
+    out["device"] = dev
+    print("RESULT " + json.dumps(out))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--examples", type=int, default=300_000)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--out", default="results/benchmarks")
+    ap.add_argument("--worker", choices=("torch", "keras"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        return worker(args.worker, args.examples, args.device)
+
+    from adrec import env
+    report = env.environment(env.pick_device(args.device))
+    print(env.format_environment(report))
+    results = {}
+    for label, framework, backend in WORKERS:
+        child_env = dict(os.environ, **({"KERAS_BACKEND": backend} if backend else {}))
+        proc = subprocess.run([sys.executable, __file__, "--worker", framework, "--examples", str(args.examples),
+                               "--device", args.device], env=child_env, capture_output=True, text=True)
+        line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+        if proc.returncode or not line:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            results[label] = {"error": tail[0]}
+            print(f"  {label}: not run ({tail[0]})")
+        else:
+            results[label] = json.loads(line[0][len("RESULT "):])
+            print(f"  {label}: done on {results[label]['device']}")
+    base = results["pytorch"]
+    print(f"\n{'examples/s (ratio to PyTorch)':<20}" + "".join(f"{lbl:>26}" for lbl, _, _ in WORKERS))
+    for name in MODELS:
+        cells = []
+        for label, _, _ in WORKERS:
+            r = results[label]
+            if name not in r:
+                cells.append(f"{'n/a':>26}")
+            else:
+                ratio = r[name] / base[name] if name in base else float("nan")
+                cells.append(f"{r[name]:>16,.0f} ({ratio:5.2f}x)")
+        print(f"{name:<20}" + "".join(cells))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"mf_throughput_{report['device']}.json"
+    target.write_text(json.dumps({"examples_per_s": results, "examples": args.examples, "batch_size": BATCH,
+                                  "factors": MODELS, "environment": report,
+                                  "commit": __import__("adrec.run").run.git_commit()}, indent=2, default=str) + "\n")
+    print(f"written to {target}")
+
+
+if __name__ == "__main__":
+    main()
