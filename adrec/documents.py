@@ -22,8 +22,8 @@ SECTION_MAP = [
     ("003_55ad79a3f815e32c.txt", "§3.2.1, §4.2.1, §5.2-5.4", "GCN propagation D^-1/2 A D^-1/2 H; GNN code listing and its printed log", "04_gcn_propagation", "issue 3"),
     ("002_8d09ca9544fe0b83.txt", "§5.2-5.4", "Keras two-tower LSTM listing and its printed prediction", "05_sequence_models", "planned (issue 5)"),
     ("001_16dc2cc26694b140.txt", "§1.2", "MLP, stacked LSTM and self-attention families for recommendation", "05_sequence_models", "planned (issue 5)"),
-    ("000_27f89224ea2d2660.txt", "§3-5", "train an LM on (profile, ad, label); generate personalized ad copy; listing", "06_llm_ad_generation", "planned (issue 6)"),
-    ("002_8d09ca9544fe0b83.txt", "§2.1, §3.2", "LM for user interests and ad understanding (tags, key information)", "06_llm_ad_generation", "planned (issue 6)"),
+    ("000_27f89224ea2d2660.txt", "§3-5", "train an LM on (profile, ad, label); generate personalized ad copy; listing", "06_llm_ad_generation", "issue 6"),
+    ("002_8d09ca9544fe0b83.txt", "§2.1, §3.2", "LM for user interests and ad understanding (tags, key information)", "06_llm_ad_generation", "issue 6"),
     ("ML-1M / Gowalla", "published tables", "NCF / Rendle 2020 and LightGCN at full scale", "02, 04 (full profile)", "planned (issue 4)"),
 ]
 

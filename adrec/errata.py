@@ -248,6 +248,40 @@ ERRATA.append(Erratum(
              "the possible accuracy values)",
 ))
 
+# --- 06_llm_ad_generation -------------------------------------------------------------------------
+ERRATA.append(Erratum(
+    document="000_27f89224ea2d2660.txt", section="§5.2, §5.4", kind="listing",
+    claim="A Python program builds a user profile, trains a GPT-3 model on profile, ad content and label, "
+          "generates the personalized ad and prints the smart-lighting ad of §5.4.",
+    truth="The three functions have no body and each returns a name never assigned (NameError at the first "
+          "call); the main block passes ad_content and label, which are undefined; the imported Keras layers "
+          "are unused. No model, loss or decoding exists, so the printed ad was not produced by it. Corrected: "
+          "a GPT-2-architecture causal LM trained on AdvertiseGen with next-token cross-entropy, prompted with "
+          "the ad attributes and the user's interest tags, decoded with model.generate.",
+    verdict="not runnable as written",
+    evidence="06_llm_ad_generation §1, §4-6",
+))
+ERRATA.append(Erratum(
+    document="000_27f89224ea2d2660.txt", section="§4.2", kind="formula",
+    claim="Training is a weighted sum of products of profile, ad content and label; generation is a weighted "
+          "sum of products of profile and ad requirement.",
+    truth="Both expressions evaluate to one number: the training one has no parameters fitted to any loss, "
+          "and the generation one yields a scalar, not text. Corrected: minimise -sum_t log p(y_t | y_<t, prompt) "
+          "over the LM's parameters; generate by decoding p token by token (greedy, beam, top-p).",
+    verdict="corrected",
+    evidence="06_llm_ad_generation §2",
+))
+ERRATA.append(Erratum(
+    document="000_27f89224ea2d2660.txt", section="§4.3", kind="worked example",
+    claim="The case multiplies the labels electronics x smart home x smart-home product and obtains an ad for a "
+          "smart air purifier.",
+    truth="A product of Chinese words is undefined (TypeError in Python); the case's output (an air purifier) "
+          "also differs from the one §5.4 prints for the same pipeline (a smart lighting system), so neither was "
+          "computed. The notebook generates copy for one ad and several interest profiles instead.",
+    verdict="not runnable as written",
+    evidence="06_llm_ad_generation §2, §5",
+))
+
 
 def table():
     """The errata as a pandas DataFrame (one row per verdict)."""

@@ -88,3 +88,49 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:
         return float(v.mean()), float("nan")
     half = stats.t.ppf(0.5 + confidence / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
     return float(v.mean()), float(half)
+
+
+# ---- text generation metrics (character level; notebook 06) --------------------------------------
+
+def bleu4_chars(references, hypotheses) -> float:
+    """Corpus BLEU-4 of nltk (uniform weights, 0-1 scale) over characters, one reference per
+    hypothesis, smoothing = nltk ``SmoothingFunction().method1`` (epsilon 0.1 for zero n-gram counts)."""
+    from nltk.translate.bleu_score import SmoothingFunction, corpus_bleu
+
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} references vs {len(hypotheses)} hypotheses")
+    return float(corpus_bleu([[list(r)] for r in references], [list(h) for h in hypotheses],
+                             smoothing_function=SmoothingFunction().method1))
+
+
+def lcs_length(a, b) -> int:
+    """Length of the longest common subsequence (dynamic programme, O(len(a) * len(b)))."""
+    if not a or not b:
+        return 0
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def rouge_l(reference, hypothesis, beta: float = 1.0) -> float:
+    """ROUGE-L F-measure of one pair over characters: P = LCS/len(hyp), R = LCS/len(ref),
+    F = (1 + beta^2) P R / (R + beta^2 P); 0 when either side is empty or nothing matches."""
+    lcs = lcs_length(list(reference), list(hypothesis))
+    if lcs == 0:
+        return 0.0
+    p, r = lcs / len(hypothesis), lcs / len(reference)
+    return float((1 + beta ** 2) * p * r / (r + beta ** 2 * p))
+
+
+def mean_rouge_l(references, hypotheses, beta: float = 1.0) -> float:
+    return float(np.mean([rouge_l(r, h, beta) for r, h in zip(references, hypotheses, strict=True)]))
+
+
+def distinct_n(texts, n: int) -> float:
+    """Distinct-n over a corpus: distinct character n-grams / all character n-grams."""
+    grams = [tuple(t[i:i + n]) for t in texts for i in range(len(t) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else 0.0

@@ -9,3 +9,4 @@ from .gowalla import load_gowalla, sample_subgraph  # noqa: F401
 from .frappe import frappe_ctr, frappe_task, load_frappe  # noqa: F401
 from .ml100k_click import ml100k_click_task  # noqa: F401
 from .histories import HistoryTask, ad_world_task  # noqa: F401
+from .advertisegen import AdRow, load_advertisegen, parse_attributes  # noqa: F401

@@ -196,6 +196,20 @@ register(Dataset(
 ))
 
 register(Dataset(
+    name="advertisegen",
+    description="AdvertiseGen / ADGEN: product attributes -> Chinese ad copy; dev 1,070 rows (UTF-8), "
+                "the first 5,000 of the 114,599 training rows (GBK-encoded)",
+    url="https://raw.githubusercontent.com/caixiaomao/ChatGLM-6B/0840795d50660b8d2f66a3b4fff899d8270ec118/ptuning/AdvertiseGen",
+    files={
+        "dev.json": "96b63cfd9fd0faca122a5747597f46ff835f19d9b1d3634f4b71f8a5f9487cc1",
+        "train_first5000.gbk.json": "424dd49303dd4df7c2c72211c47266c7fdc8d6964ddb4ab365fe5ceb6ccab9a0",
+    },
+    licence="no licence stated by the authors: research use",
+    citation="Shao et al. (2019), Long and Diverse Text Generation with Planning-based Hierarchical "
+             "Variational Model, EMNLP.",
+))
+
+register(Dataset(
     name="talkingdata",
     description="TalkingData AdTracking train_sample.csv: 100,000 clicks, label = app downloaded",
     url="https://raw.githubusercontent.com/yxjsxy/app_download_prediction/d23964938240ba7f723406842830d9001d256a73",
