@@ -166,10 +166,10 @@ def next_item_train_loss(model, batch):
     return next_item_loss(model(seq, pos, neg), pos)
 
 
-@torch.no_grad()
 def score_fn(model, histories, device: str = "cpu"):
     """``score(rows, items)`` for :func:`adrec.ranking.evaluate_sampled`: ``histories`` (n, L) are
     the padded input sequences of the evaluated rows."""
+    @torch.no_grad()  # on the scorer itself: a decorator on this factory would not reach the calls
     def score(rows, items):
         model.eval()
         uniq, inv = np.unique(rows, return_inverse=True)
