@@ -17,19 +17,18 @@ Usage: ``python benchmarks/lightgcn_vs_pyg.py [--batches 40] [--device auto] [--
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from adrec import env, graph
+from adrec import graph
 from adrec.data.gowalla import load_gowalla
 from adrec.metrics import recall_ndcg_at_k
 from adrec.ranking import evaluate_full_ranking
 from adrec.torch_nn.gcn import LightGCN, bpr_loss
+from common import machine, plain_topk, save
 
 DIM, LAYERS, LR, REG, BATCH, K = 64, 3, 1e-3, 1e-4, 2048, 20
 
@@ -57,25 +56,11 @@ def pyg_step(model, opt, edge_index, n_users, u, i, j):
     e0 = model.embedding.weight
     margin = (ue * ie).sum(1) - (ue * je).sum(1)
     ego = 0.5 * (e0[u].pow(2).sum(1) + e0[n_users + i].pow(2).sum(1) + e0[n_users + j].pow(2).sum(1))
-    loss = torch.nn.functional.softplus(-margin).mean() + REG * ego.mean()
+    loss = bpr_loss(torch.stack([margin, ego], dim=1), REG)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
     return float(loss.detach())
-
-
-def pyg_eval_plain(user_emb, item_emb, train, test_lists, users, k=K, batch=4096):
-    """The evaluation loop of PyG's LightGCN example: dense scores, training items masked, topk."""
-    R = train.matrix().tocsr()
-    top = np.empty((users.size, k), dtype=np.int64)
-    with torch.no_grad():
-        for s in range(0, users.size, batch):
-            b = users[s:s + batch]
-            scores = user_emb[torch.as_tensor(b)] @ item_emb.T
-            block = R[b].tocoo()
-            scores[torch.as_tensor(block.row.astype(np.int64)), torch.as_tensor(block.col.astype(np.int64))] = -math.inf
-            top[s:s + b.size] = torch.topk(scores, k, dim=1).indices.cpu().numpy()
-    return recall_ndcg_at_k(top, [test_lists[u] for u in users], k=k)
 
 
 def main(argv=None):
@@ -87,9 +72,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="results/benchmarks")
     args = ap.parse_args(argv)
-    device = env.pick_device(args.device)
-    report = env.environment(device)
-    print(env.format_environment(report))
+    device, report = machine(args.device)
 
     split = load_gowalla()
     train, test = split.train, split.test
@@ -144,7 +127,9 @@ def main(argv=None):
     t0 = time.perf_counter()
     with torch.no_grad():
         emb = pyg.get_embedding(edge_index)
-        r, n = pyg_eval_plain(emb[:n_users].cpu(), emb[n_users:].cpu(), train, test_lists, users)
+        top = plain_topk(emb[:n_users][torch.as_tensor(users, device=device)], emb[n_users:],
+                         train.matrix()[users], K, device=device)
+        r, n = recall_ndcg_at_k(top, [test_lists[u] for u in users], k=K)
     sync(device)
     eval_pyg = time.perf_counter() - t0
 
@@ -162,14 +147,9 @@ def main(argv=None):
     print(f"\n{'LightGCN, Gowalla, ' + device:<46} {'adrec':>12} {'torch_geometric':>16} {'pyg / adrec':>12}")
     for key, (a, b, ratio) in rows.items():
         print(f"{key:<46} {a:>12.4g} {b:>16.4g} {'' if ratio is None else f'{ratio:>11.2f}x'}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / f"lightgcn_vs_pyg_{device}.json"
-    target.write_text(json.dumps({"rows": {k: list(v) for k, v in rows.items()}, "batches_timed": n_batches,
-                                  "batches_per_epoch": n_batches_epoch, "batch_size": BATCH, "dim": DIM,
-                                  "layers": LAYERS, "seed": args.seed, "environment": report,
-                                  "commit": __import__("adrec.run").run.git_commit()}, indent=2, default=str) + "\n")
-    print(f"written to {target}")
+    save(args.out, "lightgcn_vs_pyg", device, report, rows={k: list(v) for k, v in rows.items()},
+         batches_timed=n_batches, batches_per_epoch=n_batches_epoch, batch_size=BATCH, dim=DIM, layers=LAYERS,
+         seed=args.seed)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -91,9 +90,8 @@ def main(argv=None):
     if args.worker:
         return worker(args.worker, args.examples, args.device)
 
-    from adrec import env
-    report = env.environment(env.pick_device(args.device))
-    print(env.format_environment(report))
+    from common import machine, save
+    device, report = machine(args.device)
     results = {}
     for label, framework, backend in WORKERS:
         child_env = dict(os.environ, **({"KERAS_BACKEND": backend} if backend else {}))
@@ -119,13 +117,8 @@ def main(argv=None):
                 ratio = r[name] / base[name] if name in base else float("nan")
                 cells.append(f"{r[name]:>16,.0f} ({ratio:5.2f}x)")
         print(f"{name:<20}" + "".join(cells))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / f"mf_throughput_{report['device']}.json"
-    target.write_text(json.dumps({"examples_per_s": results, "examples": args.examples, "batch_size": BATCH,
-                                  "factors": MODELS, "environment": report,
-                                  "commit": __import__("adrec.run").run.git_commit()}, indent=2, default=str) + "\n")
-    print(f"written to {target}")
+    save(args.out, "mf_throughput", device, report, examples_per_s=results, examples=args.examples,
+         batch_size=BATCH, factors=MODELS)
 
 
 if __name__ == "__main__":

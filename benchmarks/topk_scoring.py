@@ -18,16 +18,14 @@ Usage: ``python benchmarks/topk_scoring.py [--device auto] [--synthetic] [--out 
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
-from adrec import env
 from adrec.ranking import topk_full_ranking
+from common import machine, plain_topk, save
 
 H200_COPY_BYTES_PER_S = 4.3e12
 
@@ -39,19 +37,6 @@ def numpy_topk(U, V, R, k, batch=4096):
         block = R[s:s + batch].tocoo()
         scores[block.row, block.col] = -np.inf
         out[s:s + batch] = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    return out
-
-
-def torch_plain_topk(U, V, R, k, batch=4096, device="cpu"):
-    Ut, Vt = torch.as_tensor(U, device=device), torch.as_tensor(V, device=device)
-    out = np.empty((U.shape[0], k), dtype=np.int64)
-    with torch.no_grad():
-        for s in range(0, U.shape[0], batch):
-            scores = Ut[s:s + batch] @ Vt.T
-            block = R[s:s + batch].tocoo()
-            scores[torch.as_tensor(block.row.astype(np.int64), device=device),
-                   torch.as_tensor(block.col.astype(np.int64), device=device)] = -torch.inf
-            out[s:s + batch] = torch.topk(scores, k, dim=1).indices.cpu().numpy()
     return out
 
 
@@ -75,9 +60,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="results/benchmarks")
     args = ap.parse_args(argv)
-    device = env.pick_device(args.device)
-    report = env.environment(device)
-    print(env.format_environment(report))
+    device, report = machine(args.device)
 
     rng = np.random.default_rng(args.seed)
     if args.synthetic:
@@ -94,7 +77,7 @@ def main(argv=None):
     print(f"{n_users:,} users x {n_items:,} items, d={args.dim}, k={args.k}; {source}; {R.nnz:,} masked entries")
 
     t_ours, top_ours = timed(lambda: topk_full_ranking(U, V, R, k=args.k, device=device))
-    t_plain, top_plain = timed(lambda: torch_plain_topk(U, V, R, args.k, device=device))
+    t_plain, top_plain = timed(lambda: plain_topk(U, V, R, args.k, device=device))
     t_np, top_np = timed(lambda: numpy_topk(U, V, R, args.k))
     same = lambda a, b: float(np.mean(np.sort(a, 1) == np.sort(b, 1)))  # noqa: E731
     rows = {"seconds": (t_ours, t_plain, t_np), "numpy / this": (t_np / t_ours, t_np / t_plain, 1.0),
@@ -105,13 +88,8 @@ def main(argv=None):
     print(f"\n{'top-k full ranking, ' + device:<40} {'adrec':>10} {'torch plain':>12} {'numpy':>10}")
     for key, (a, b, c) in rows.items():
         print(f"{key:<40} {a:>10.4g} {b:>12.4g} {c:>10.4g}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / f"topk_scoring_{device}.json"
-    target.write_text(json.dumps({"rows": {k: list(v) for k, v in rows.items()}, "source": source, "k": args.k,
-                                  "dim": args.dim, "environment": report,
-                                  "commit": __import__("adrec.run").run.git_commit()}, indent=2, default=str) + "\n")
-    print(f"written to {target}")
+    save(args.out, "topk_scoring", device, report, rows={k: list(v) for k, v in rows.items()}, source=source,
+         k=args.k, dim=args.dim)
 
 
 if __name__ == "__main__":
