@@ -132,9 +132,10 @@ print("§4.3 promises a smart-home ad and prints one for an air purifier; §5.4 
 from adrec import textgen as tg
 from adrec.data import load_advertisegen
 
-train_rows = load_advertisegen("train")[:cfg["train_rows"]]
+all_train_rows = load_advertisegen("train")  # read once: the tag vocabulary uses all 5,000 rows
+train_rows = all_train_rows[:cfg["train_rows"]]
 dev_rows = load_advertisegen("dev")
-vocab_tags = tg.interest_vocabulary(load_advertisegen("train"))
+vocab_tags = tg.interest_vocabulary(all_train_rows)
 users = tg.interest_profiles(vocab_tags, n_users=cfg["n_users"], seed=seed)
 tok = tg.CharTokenizer.from_texts([r.content + r.summary for r in train_rows] + ["兴趣无|"])
 print(f"train rows {len(train_rows):,}, dev rows {len(dev_rows):,}, characters in vocabulary {len(tok):,}")
