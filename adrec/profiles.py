@@ -71,6 +71,21 @@ PROFILES: dict[str, dict[str, dict]] = {
                  "lr": 0.001, "reg": 1e-4, "eval_every": 20, "k": 20, "smoothing_layers": 64,
                  "depth_sweep": [1, 2, 4]},
     },
+    "05_sequence_models": {  # document 002 §5.2-5.4, document 001 §1.2: LSTM two-tower, GRU4Rec, SASRec
+        # datasets: next-item datasets trained in order (first = the main row); maxlen, dim, n_blocks,
+        # n_heads, dropout, lr, batch_size: SASRec's reference setting (Kang & McAuley 2018; dropout
+        # 0.2 for MovieLens, 0.5 for the sparse Amazon sets); epochs / rnn_epochs: SASRec / GRU4Rec
+        # epochs; eval_every: epochs between validation evaluations; listing_epochs: epochs of
+        # document 002's listing (10 in the document); keras_models: next-item models also trained in Keras
+        "quick": {"datasets": ["ml-100k"], "maxlen": 50, "dim": 50, "n_blocks": 2, "n_heads": 1,
+                  "dropout": 0.2, "lr": 0.001, "batch_size": 128, "epochs": 20, "rnn_epochs": 20,
+                  "eval_every": 5, "n_negatives": 100, "k": 10, "listing_epochs": 10,
+                  "keras_models": ["gru4rec", "sasrec"]},
+        "full": {"datasets": ["amazon-games", "amazon-beauty"], "maxlen": 50, "dim": 50, "n_blocks": 2,
+                 "n_heads": 1, "dropout": 0.5, "lr": 0.001, "batch_size": 128, "epochs": 200,
+                 "rnn_epochs": 100, "eval_every": 10, "n_negatives": 100, "k": 10, "listing_epochs": 10,
+                 "keras_models": ["gru4rec", "sasrec"]},
+    },
     "06_llm_ad_generation": {  # document 000 §3-5, document 002 §2.1, §3.2: LM ad copy, text-embedding cold start
         # train_rows: AdvertiseGen training rows used (of the registered 5,000); eval_rows: dev rows
         # evaluated (None = all 1,070); n_users: seeded interest profiles; decoding: greedy|beam|top_p
