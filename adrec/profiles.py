@@ -88,15 +88,19 @@ PROFILES: dict[str, dict[str, dict]] = {
     },
     "06_llm_ad_generation": {  # document 000 §3-5, document 002 §2.1, §3.2: LM ad copy, text-embedding cold start
         # train_rows: AdvertiseGen training rows used (of the registered 5,000); eval_rows: dev rows
-        # evaluated (None = all 1,070); n_users: seeded interest profiles; decoding: greedy|beam|top_p
+        # evaluated (None = all 1,070); n_users: seeded interest profiles; decoding: greedy|beam|top_p;
+        # coldstart_users: seeded ML-1M users of the text cold start (None = all 6,040); cold_share:
+        # the share of items held out of training
         "quick": {"train_rows": 2_000, "eval_rows": 96, "max_len": 112, "n_layer": 2, "n_embd": 64,
                   "n_head": 2, "dropout": 0.1, "epochs": 2, "batch_size": 16, "lr": 0.003,
                   "n_users": 50, "max_new_tokens": 80, "decoding": "greedy", "temperature": 0.8,
-                  "top_p": 0.9, "num_beams": 4, "gen_batch_size": 48},
+                  "top_p": 0.9, "num_beams": 4, "gen_batch_size": 48, "coldstart_users": 1_000,
+                  "cold_share": 0.1},
         "full": {"train_rows": 5_000, "eval_rows": None, "max_len": 256, "n_layer": 4, "n_embd": 256,
                  "n_head": 4, "dropout": 0.1, "epochs": 20, "batch_size": 32, "lr": 0.001,
                  "n_users": 200, "max_new_tokens": 160, "decoding": "greedy", "temperature": 0.8,
-                 "top_p": 0.9, "num_beams": 4, "gen_batch_size": 64},
+                 "top_p": 0.9, "num_beams": 4, "gen_batch_size": 64, "coldstart_users": None,
+                 "cold_share": 0.1},
     },
     "smoke": {  # the tiny notebook the test-suite runs through papermill
         "quick": {"n": 10},
