@@ -16,7 +16,7 @@ VERDICTS = ("correct", "corrected", "not runnable as written")
 class Erratum:
     document: str  # file name in ../shared/seeds, e.g. "002_8d09ca9544fe0b83.txt"
     section: str  # e.g. "§4.3"
-    kind: str  # "formula", "worked example" or "listing"
+    kind: str  # "formula", "worked example", "listing" or "claim" (a statement checked by experiment)
     claim: str  # what the document says, in our own words
     truth: str  # what holds when it is computed / run
     verdict: str
@@ -25,8 +25,8 @@ class Erratum:
     def __post_init__(self):
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
-        if self.kind not in ("formula", "worked example", "listing"):
-            raise ValueError(f"kind must be formula, worked example or listing, got {self.kind!r}")
+        if self.kind not in ("formula", "worked example", "listing", "claim"):
+            raise ValueError(f"kind must be formula, worked example, listing or claim, got {self.kind!r}")
 
 
 ERRATA: list[Erratum] = []
@@ -247,6 +247,46 @@ ERRATA.append(Erratum(
     evidence="04_gcn_propagation §5 (printed lines, loss floor over 100 epochs and over 5 seeds x 1,000 epochs, "
              "the possible accuracy values)",
 ))
+
+# --- 05_sequence_models (document 002 §5.2-5.4, document 001 §1.2) ---------------------------------
+_D001, _D002, _NB05 = "001_16dc2cc26694b140.txt", "002_8d09ca9544fe0b83.txt", "05_sequence_models"
+ERRATA.append(Erratum(
+    document=_D002, section="§5.2", kind="listing",
+    claim="A Keras model with one Embedding -> LSTM(128) tower for a user token sequence and one for an ad "
+          "token sequence, concatenated into a sigmoid Dense unit, compiled with binary cross-entropy and "
+          "Adam, fitted for 10 epochs on two users and two ads, then used to predict one user-ad pair.",
+    truth="Not runnable as written, three errors in its order: fit rejects labels given as a list of lists; "
+          "as an array they hold one 0/1 per token, shape (2, 2), for a model with one output per pair, "
+          "shape (None, 1); predict is given X_user[0] / X_ad[0], single sequences of shape (2,), where the "
+          "model takes batches (None, 2). With one label per pair and a batch of one (X[:1]) the same "
+          "architecture trains and predicts; both pairs then carry the label 1, so nothing user-specific "
+          "can be learned from the data.",
+    verdict="not runnable as written",
+    evidence=f"{_NB05} §1 (listing re-created, errors caught and printed) and §2 (corrected model)",
+))
+ERRATA.append(Erratum(
+    document=_D002, section="§5.4", kind="worked example",
+    claim="Running the listing for user A and ad 1 prints a preference probability of about 0.87 "
+          "(array([[0.8735283]])), read as evidence that the model predicts the user's interest well.",
+    truth="The listing prints nothing (it stops at fit). Fixed minimally, its 10 epochs of batch 32 on two "
+          "pairs are 10 Adam steps at lr 0.001: over 10 seeds the prediction after them is 0.56-0.58, and "
+          "0.8735 is passed only after about 30 epochs. A probability for a training pair whose label "
+          "is 1 for every pair is no evidence of predictive quality.",
+    verdict="corrected",
+    evidence=f"{_NB05} §2 (the corrected listing over 10 seeds, epochs needed to print 0.8735)",
+))
+ERRATA.append(Erratum(
+    document=_D001, section="§1.2", kind="claim",
+    claim="MLPs, stacked LSTMs over a user's click history and self-attention Transformers are the model "
+          "families deep learning brings to recommendation.",
+    truth="Correct as a list of families. Trained here on real sequences under the SASRec protocol (last "
+          "item ranked among 100 sampled items), causal self-attention (SASRec) beats the RNN (GRU4Rec-style) "
+          "and popularity in PyTorch and in Keras; the LSTM tower gives the same states in both frameworks "
+          "to 1e-5.",
+    verdict="correct",
+    evidence=f"{_NB05} §3-5 (LSTM parity; GRU4Rec and SASRec curves and HR@10 / NDCG@10)",
+))
+
 
 # --- 06_llm_ad_generation -------------------------------------------------------------------------
 ERRATA.append(Erratum(

@@ -78,7 +78,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         # epochs; eval_every: epochs between validation evaluations; listing_epochs: epochs of
         # document 002's listing (10 in the document); keras_models: next-item models also trained in Keras
         "quick": {"datasets": ["ml-100k"], "maxlen": 50, "dim": 50, "n_blocks": 2, "n_heads": 1,
-                  "dropout": 0.2, "lr": 0.001, "batch_size": 128, "epochs": 20, "rnn_epochs": 20,
+                  "dropout": 0.2, "lr": 0.001, "batch_size": 128, "epochs": 40, "rnn_epochs": 20,
                   "eval_every": 5, "n_negatives": 100, "k": 10, "listing_epochs": 10,
                   "keras_models": ["gru4rec", "sasrec"]},
         "full": {"datasets": ["amazon-games", "amazon-beauty"], "maxlen": 50, "dim": 50, "n_blocks": 2,
