@@ -22,8 +22,9 @@
 # 5. loads MovieLens-1M as implicit feedback with the leave-one-out protocol of NCF (He et al.,
 #    WWW 2017) and reproduces the published popularity baseline;
 # 6. scores the baselines: ItemPop and the documents' collaborative filtering (ItemKNN, UserKNN);
-# 7. trains the dot-product two-tower model (matrix factorisation, the documents' model), GMF and
-#    NeuMF (a learned MLP similarity, He et al. 2017) in PyTorch and Keras 3 with the same
+# 7. trains the dot-product two-tower model (matrix factorisation, the documents' model), GMF,
+#    MLP and NeuMF (a learned MLP similarity, He et al. 2017; the full profile adds NeuMF
+#    pre-trained from GMF and MLP, and averages 3 seeds) in PyTorch and Keras 3 with the same
 #    objective and the same negative samples; every model and baseline is scored by one
 #    vectorised evaluation (`adrec.ranking.evaluate_sampled`: HR@10 and NDCG@10 of the held-out
 #    item among 100 candidates);
