@@ -20,17 +20,45 @@ PROFILES: dict[str, dict[str, dict]] = {
     },
     # --- notebooks of issue 3 add their entries below this line ---
     "02_dot_product_scoring": {  # document 002 §4.1-4.3, document 003 §4.3.3: dot product vs learned similarity, NCF protocol
-        "quick": {"dataset": "ml-1m", "n_users": 1_000, "subset_seed": 1,
+        # models / keras_models: trained in PyTorch / Keras ("neumf_pre": NeuMF initialised from the
+        # GMF and MLP of the same seed, He et al. 2017 §3.4.1, with output weights alpha = neumf_alpha);
+        # n_seeds: seeds seed, seed+1, ... (rows report the mean, and the std when n_seeds > 1).
+        # factors, reg, init_std, epochs, negatives, lr, batch_size, optimizer: one value for every
+        # model, or a dict per model ("neumf_pre" falls back to "neumf" when it has no entry).
+        "quick": {"dataset": "ml-1m", "n_users": 1_000, "subset_seed": 1, "n_seeds": 1,
                   "models": ["mf_dot", "gmf", "neumf"], "keras_models": ["mf_dot", "gmf", "neumf"],
                   "factors": {"mf_dot": 16, "gmf": 16, "mlp": 16, "neumf": 16}, "n_layers": 3,
                   "reg": {"mf_dot": 0.003, "gmf": 0.0, "mlp": 0.0, "neumf": 0.0}, "init_std": 0.01,
-                  "epochs": 8, "negatives": 4, "lr": 0.005, "batch_size": 2_048,
-                  "n_eval_negatives": 99, "k": 10, "knn_neighbours": 50},
-        "full": {"dataset": "ml-1m", "n_users": 6_040, "subset_seed": 1,
-                 "models": ["mf_dot", "gmf", "mlp", "neumf"], "keras_models": ["mf_dot", "gmf", "mlp", "neumf"],
-                 "factors": {"mf_dot": 64, "gmf": 32, "mlp": 32, "neumf": 32}, "n_layers": 3,
-                 "reg": {"mf_dot": 0.001, "gmf": 0.0, "mlp": 0.0, "neumf": 0.0}, "init_std": 0.01,
-                 "epochs": 30, "negatives": 4, "lr": 0.002, "batch_size": 1_024,
+                  "epochs": 8, "negatives": 4, "lr": 0.005, "batch_size": 2_048, "optimizer": "adam",
+                  "neumf_alpha": 0.5, "n_eval_negatives": 99, "k": 10, "knn_neighbours": 50},
+        # full: the published settings (reference numbers: He et al. 2017 for the NCF models,
+        # Rendle et al. 2020 for mf_dot), all 6,040 users, 3 seeds
+        "full": {"dataset": "ml-1m", "n_users": 6_040, "subset_seed": 1, "n_seeds": 3,
+                 "models": ["mf_dot", "gmf", "mlp", "neumf", "neumf_pre"],
+                 "keras_models": ["mf_dot", "gmf", "mlp", "neumf", "neumf_pre"],  # keras_models=[]: PyTorch only
+                 # He et al.: 32 predictive factors (GMF's vector and the MLP's last layer; the MLP's
+                 # embedding is 32·2^(3-1) = 128, tower 256->128->64->32, 3 layers). Rendle et al. tune
+                 # the dot product's dimension over 16-192; 128 is inside that range
+                 "factors": {"mf_dot": 128, "gmf": 32, "mlp": 32, "neumf": 32}, "n_layers": 3,
+                 # He et al.'s code: no regularisation of the NCF models; Rendle et al.: reg 0.005
+                 # (here times the mean per-example squared norm of the rows a batch uses)
+                 "reg": {"mf_dot": 0.005, "gmf": 0.0, "mlp": 0.0, "neumf": 0.0},
+                 # He et al.: embeddings N(0, 0.01²); Rendle et al.: init std 0.1
+                 "init_std": {"mf_dot": 0.1, "gmf": 0.01, "mlp": 0.01, "neumf": 0.01},
+                 # Rendle et al.: 256 epochs. He et al.'s code runs 20 epochs in its README and the
+                 # paper (Figure 6) finds the most effective updates in the first 10 iterations
+                 "epochs": {"mf_dot": 256, "gmf": 20, "mlp": 20, "neumf": 20},
+                 # He et al.: 4 negatives per positive; Rendle et al.: 8
+                 "negatives": {"mf_dot": 8, "gmf": 4, "mlp": 4, "neumf": 4},
+                 # He et al.: batch 256, Adam, lr 0.001; the pre-trained NeuMF with vanilla SGD
+                 # (§3.4.1: Adam's moments are not carried over), lr 0.001 (the paper gives no other).
+                 # Rendle et al.: per-example SGD, lr 0.002; SGD on the mean loss of a batch of 256
+                 # with lr 0.002·256 = 0.512 takes nearly the same steps (the per-example gradients
+                 # of one batch summed), and lets the one training loop run it
+                 "lr": {"mf_dot": 0.512, "gmf": 0.001, "mlp": 0.001, "neumf": 0.001, "neumf_pre": 0.001},
+                 "batch_size": 256,
+                 "optimizer": {"mf_dot": "sgd", "gmf": "adam", "mlp": "adam", "neumf": "adam", "neumf_pre": "sgd"},
+                 "neumf_alpha": 0.5,  # He et al. §3.4.1: alpha = 0.5
                  "n_eval_negatives": 99, "k": 10, "knn_neighbours": 50},
     },
     "03_bce_training": {  # document 004 §4.1-4.2, §5.2: BCE, LR/MLP click models on Avazu/Criteo heads
@@ -146,6 +174,8 @@ def resolve(notebook: str, profile: str = "quick", **overrides) -> dict:
             raise ProfileError(
                 f"{notebook}: unknown setting {key!r}; settings are {', '.join(sorted(settings))}."
             )
+        if isinstance(settings[key], list) and isinstance(value, str):  # "a,b" from a command line
+            value = [v.strip() for v in value.split(",") if v.strip()]
         if isinstance(settings[key], int) and not isinstance(settings[key], bool) and isinstance(value, float):
             if value != int(value):
                 raise ProfileError(f"{notebook}: setting {key}={value!r} must be a whole number.")

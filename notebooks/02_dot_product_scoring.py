@@ -22,8 +22,9 @@
 # 5. loads MovieLens-1M as implicit feedback with the leave-one-out protocol of NCF (He et al.,
 #    WWW 2017) and reproduces the published popularity baseline;
 # 6. scores the baselines: ItemPop and the documents' collaborative filtering (ItemKNN, UserKNN);
-# 7. trains the dot-product two-tower model (matrix factorisation, the documents' model), GMF and
-#    NeuMF (a learned MLP similarity, He et al. 2017) in PyTorch and Keras 3 with the same
+# 7. trains the dot-product two-tower model (matrix factorisation, the documents' model), GMF,
+#    MLP and NeuMF (a learned MLP similarity, He et al. 2017; the full profile adds NeuMF
+#    pre-trained from GMF and MLP, and averages 3 seeds) in PyTorch and Keras 3 with the same
 #    objective and the same negative samples; every model and baseline is scored by one
 #    vectorised evaluation (`adrec.ranking.evaluate_sampled`: HR@10 and NDCG@10 of the held-out
 #    item among 100 candidates);
@@ -38,14 +39,21 @@ profile = "quick"  # "quick": CPU, minutes (a user subset of ML-1M); "full": all
 seed = 0
 device = "auto"  # "auto" picks cuda, then mps, then cpu
 n_users = None  # None: from the profile table
-epochs = None  # None: from the profile table
+epochs = None  # None: from the profile table (a number here applies to every model)
+n_seeds = None  # None: from the profile table; the seeds are seed, seed + 1, ...
+models = None  # None: from the profile table; else a list or "mf_dot,neumf_pre" (PyTorch models)
+keras_models = None  # None: from the profile table; [] or "" trains no Keras model (a CPU run)
 
 # %%
 import adrec.run
+from adrec.ref.scoring import architecture
 
 run = adrec.run.start("02_dot_product_scoring", profile=profile, seed=seed, device=device,
-                      n_users=n_users, epochs=epochs)
+                      n_users=n_users, epochs=epochs, n_seeds=n_seeds, models=models,
+                      keras_models=keras_models)
 cfg = run.settings
+for name in [*cfg["models"], *cfg["keras_models"]]:
+    architecture(name)  # an unknown model name fails here, before any work
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -235,14 +243,25 @@ for name, model in (("itempop", ItemPop(split.train)),
 # * **mf_dot** — the documents' model: user vector · item vector, plus a global, a user and an
 #   item bias (the matrix factorisation Rendle et al. 2020 tune), with an L2 penalty;
 # * **gmf** — NCF's generalised MF: a learned weighting h · (p_u ⊙ q_i);
-# * **neumf** — NCF's NeuMF: GMF and a ReLU MLP on [p_u, q_i] (3 layers, halving to `factors`),
-#   joined by a linear output: the similarity is learned rather than fixed.
+# * **mlp** — NCF's MLP alone: a ReLU tower on [p_u, q_i] (3 layers, halving to `factors`);
+# * **neumf** — NCF's NeuMF: GMF and the MLP tower, with their own embeddings, joined by a linear
+#   output: the similarity is learned rather than fixed;
+# * **neumf_pre** — NeuMF with pre-training (He et al. 2017 §3.4.1): GMF and MLP are trained
+#   first (the runs' own `gmf` and `mlp` of the same seed when they have NeuMF's size), NeuMF's
+#   branches start from their weights and its output layer from [α·h_GMF, (1−α)·h_MLP] (bias
+#   α·b_GMF + (1−α)·b_MLP), so it starts as α·GMF + (1−α)·MLP; then NeuMF is trained, with vanilla
+#   SGD in the full profile as in the paper (Adam's moments do not carry over from pre-training).
 #
 # Training is the NCF recipe: pointwise binary cross-entropy on every training interaction
 # (label 1) plus `negatives` items the user never had (label 0), drawn afresh every epoch
 # (vectorised rejection sampling, `adrec.data.ncf.sample_pointwise`), Adam. The PyTorch loop and
 # the Keras loop receive the *same* negatives (`numpy.random.default_rng([seed, epoch])`); they
 # differ only in their random initial weights. HR@10 is measured after every epoch.
+#
+# Each model is trained with `n_seeds` seeds (initial weights and negatives; the evaluation
+# candidates stay those of `seed`); a row reports the mean over seeds and, with more than one
+# seed, the sample standard deviation (`hr@10_std`, `ndcg@10_std`). Curves and the parity check
+# below use the first seed's models.
 
 # %%
 import torch
@@ -250,20 +269,76 @@ import torch
 from adrec.torch_nn import scoring as tsc
 from adrec.torch_nn.train import fit as torch_fit
 
+seeds = [seed + k for k in range(cfg["n_seeds"])]
 histories, fitted = {}, {}
-for name in cfg["models"]:
-    model = tsc.build_model(name, split.n_users, split.n_items, cfg["factors"][name], cfg["n_layers"],
-                            init_std=cfg["init_std"], seed=seed, reg=cfg["reg"][name])
-    t0 = time.perf_counter()
-    histories[name] = torch_fit(
-        model, tsc.pointwise_loss, tsc.pointwise_batches(split.train, cfg["negatives"], cfg["batch_size"]),
-        epochs=cfg["epochs"], lr=cfg["lr"], device=run.device, seed=seed, progress=False, desc=name,
-        evaluate=lambda m: evaluate(tsc.score_fn(m, device=run.device)))
-    fitted[name] = model
-    results[name] = {k: histories[name].last(k) for k in ("hr@10", "ndcg@10")}
-    results[name]["train_s"] = time.perf_counter() - t0
-    print(f"torch {name:6s} HR@10 {results[name]['hr@10']:.4f}  NDCG@10 {results[name]['ndcg@10']:.4f}"
-          f"  ({results[name]['train_s']:.0f} s)")
+
+
+def setting(key, name):
+    """cfg[key] for model ``name``: one value for every model, or a dict per model."""
+    value = cfg[key]
+    if not isinstance(value, dict):
+        return value
+    return value[name] if name in value else value[architecture(name)]
+
+
+def summarise(runs):
+    """Mean over seeds of each number; with several seeds also the sample std of the metrics."""
+    row = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
+    if len(runs) > 1:
+        row.update({f"{k}_std": float(np.std([r[k] for r in runs], ddof=1)) for k in ("hr@10", "ndcg@10")})
+    return row
+
+
+def pretrained_neumf(build, train, from_pretrained, seed, trained):
+    """NeuMF started from a GMF and an MLP of this seed: the run's own when they have NeuMF's size,
+    else trained here first (He et al. 2017 §3.4.1)."""
+    factors, parts = setting("factors", "neumf_pre"), []
+    for part in ("gmf", "mlp"):
+        if part in trained and setting("factors", part) == factors:
+            parts.append(trained[part])
+        else:
+            parts.append(build(part, seed, factors))
+            train(part, parts[-1], seed)
+    return from_pretrained(*parts, alpha=cfg["neumf_alpha"], reg=setting("reg", "neumf_pre"))
+
+
+def train_all(names, build, train, from_pretrained, framework):
+    """Train every model of ``names`` with every seed; results[...] gets the summary over seeds.
+    train_s of neumf_pre is its own training (plus GMF/MLP pre-training when trained here)."""
+    suffix = "" if framework == "torch" else f"_{framework}"
+    runs = {name: [] for name in names}
+    for s in seeds:
+        trained = {}
+        for name in names:
+            t0 = time.perf_counter()
+            model = (pretrained_neumf(build, train, from_pretrained, s, trained) if name == "neumf_pre"
+                     else build(name, s))
+            hist = train(name, model, s)
+            trained[name] = model
+            runs[name].append({"hr@10": hist.last("hr@10"), "ndcg@10": hist.last("ndcg@10"),
+                               "train_s": time.perf_counter() - t0})
+            if s == seeds[0]:
+                histories[name + suffix], fitted[name + suffix] = hist, model
+    for name in names:
+        r = results[name + suffix] = summarise(runs[name])
+        spread = f" ± {r['hr@10_std']:.4f}" if "hr@10_std" in r else ""
+        print(f"{framework} {name:6s} HR@10 {r['hr@10']:.4f}{spread}  NDCG@10 {r['ndcg@10']:.4f}"
+              f"  ({r['train_s']:.0f} s per seed)")
+
+
+def torch_model(name, seed, factors=None):
+    return tsc.build_model(architecture(name), split.n_users, split.n_items, factors or setting("factors", name),
+                           cfg["n_layers"], init_std=setting("init_std", name), seed=seed, reg=setting("reg", name))
+
+
+def torch_train(name, model, seed):
+    batches = tsc.pointwise_batches(split.train, setting("negatives", name), setting("batch_size", name))
+    return torch_fit(model, tsc.pointwise_loss, batches, epochs=setting("epochs", name), lr=setting("lr", name),
+                     optimizer=setting("optimizer", name), device=run.device, seed=seed, progress=False,
+                     desc=name, evaluate=lambda m: evaluate(tsc.score_fn(m, device=run.device)))
+
+
+train_all(cfg["models"], torch_model, torch_train, tsc.neumf_from_pretrained, "torch")
 
 # %%
 import keras
@@ -271,21 +346,22 @@ import keras
 from adrec.keras_nn import scoring as ksc
 from adrec.keras_nn.train import fit as keras_fit
 
+
+def keras_model(name, seed, factors=None):
+    return ksc.build_model(architecture(name), split.n_users, split.n_items, factors or setting("factors", name),
+                           cfg["n_layers"], init_std=setting("init_std", name), seed=seed, reg=setting("reg", name))
+
+
+def keras_train(name, model, seed):
+    return keras_fit(model, ksc.pointwise_data(split.train, setting("negatives", name)), None,
+                     epochs=setting("epochs", name), loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                     lr=setting("lr", name), optimizer=setting("optimizer", name),
+                     batch_size=setting("batch_size", name), seed=seed, shuffle=False, progress=False,
+                     evaluate=lambda m: evaluate(ksc.score_fn(m)))
+
+
 print("Keras backend:", keras.backend.backend())
-for name in cfg["keras_models"]:
-    model = ksc.build_model(name, split.n_users, split.n_items, cfg["factors"][name], cfg["n_layers"],
-                            init_std=cfg["init_std"], seed=seed, reg=cfg["reg"][name])
-    t0 = time.perf_counter()
-    key = f"{name}_keras"
-    histories[key] = keras_fit(
-        model, ksc.pointwise_data(split.train, cfg["negatives"]), None, epochs=cfg["epochs"],
-        loss=keras.losses.BinaryCrossentropy(from_logits=True), lr=cfg["lr"], batch_size=cfg["batch_size"],
-        seed=seed, shuffle=False, progress=False, evaluate=lambda m: evaluate(ksc.score_fn(m)))
-    fitted[key] = model
-    results[key] = {k: histories[key].last(k) for k in ("hr@10", "ndcg@10")}
-    results[key]["train_s"] = time.perf_counter() - t0
-    print(f"keras {name:6s} HR@10 {results[key]['hr@10']:.4f}  NDCG@10 {results[key]['ndcg@10']:.4f}"
-          f"  ({results[key]['train_s']:.0f} s)")
+train_all(cfg["keras_models"], keras_model, keras_train, ksc.neumf_from_pretrained, "keras")
 
 # %% [markdown]
 # The three implementations compute the same function: the trained PyTorch weights, copied into
@@ -296,10 +372,10 @@ for name in cfg["keras_models"]:
 eval_users = np.repeat(np.arange(split.n_users), candidates.shape[1])
 eval_items = candidates.ravel()
 for name in cfg["models"]:
-    weights = tsc.params(fitted[name])
-    twin = ksc.build_model(name, split.n_users, split.n_items, cfg["factors"][name], cfg["n_layers"])
+    weights, arch = tsc.params(fitted[name]), architecture(name)
+    twin = ksc.build_model(arch, split.n_users, split.n_items, setting("factors", name), cfg["n_layers"])
     ksc.load_params(twin, weights)
-    s_ref = ref.score(name, weights, eval_users, eval_items)
+    s_ref = ref.score(arch, weights, eval_users, eval_items)
     s_torch = tsc.score_fn(fitted[name], device=run.device)(eval_users, eval_items)
     s_keras = ksc.score_fn(twin)(eval_users, eval_items)
     gaps = np.abs(s_torch - s_ref).max(), np.abs(s_keras - s_ref).max()
@@ -312,7 +388,7 @@ for name in cfg["models"]:
 # %%
 import matplotlib.pyplot as plt
 
-colors = {"mf_dot": "C0", "gmf": "C1", "mlp": "C4", "neumf": "C2"}
+colors = {"mf_dot": "C0", "gmf": "C1", "mlp": "C4", "neumf": "C2", "neumf_pre": "C3"}
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for key, hist in histories.items():
     frame = hist.frame()
@@ -337,9 +413,11 @@ plt.show()
 # %% [markdown]
 # ### The final table
 #
-# Numbers are after the last epoch (no early stopping on the test items); learning rate, L2
-# weight and epoch count were set by a short look at a *different* 1,000-user subset (seed 0),
-# not at these users. With n users, the
+# Numbers are after the last epoch (no early stopping on the test items), the mean over
+# `n_seeds` seeds (with its standard deviation when there are several). In the quick profile,
+# learning rate, L2 weight and epoch count were set by a short look at a *different* 1,000-user
+# subset (seed 0), not at these users; the full profile uses the published settings
+# (`adrec.profiles`, with a comment on each). With n users, the
 # binomial standard error of an HR@10 near 0.6 is about sqrt(0.24/n) (0.015 at 1,000 users), so
 # differences of one or two points between trained models on a small subset are noise; the full
 # profile (6,040 users) halves that error and is compared with the published table.
@@ -348,6 +426,7 @@ plt.show()
 import pandas as pd
 
 table = pd.DataFrame([{"model": k, "HR@10": v["hr@10"], "NDCG@10": v["ndcg@10"],
+                       **({"HR@10 std": v["hr@10_std"], "NDCG@10 std": v["ndcg@10_std"]} if "hr@10_std" in v else {}),
                        "train s": v.get("train_s", float("nan"))} for k, v in results.items()])
 print(table.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
 

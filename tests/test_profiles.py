@@ -58,3 +58,11 @@ def test_seed_everything_repeats_numpy_and_torch():
     seed_everything(7)
     b = (np.random.rand(3), torch.rand(3))
     assert np.array_equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_list_settings_take_a_comma_separated_string_or_an_empty_list():
+    nb = "02_dot_product_scoring"
+    assert resolve(nb, "full", models="mf_dot, neumf_pre")["models"] == ["mf_dot", "neumf_pre"]
+    assert resolve(nb, "full", keras_models=[])["keras_models"] == []  # PyTorch only
+    assert resolve(nb, "full", keras_models="")["keras_models"] == []
+    assert resolve(nb, "quick")["n_seeds"] == 1 and resolve(nb, "full")["n_seeds"] == 3

@@ -315,3 +315,61 @@ def test_keras_fit_resamples_with_the_torch_loops_draws():
     assert not np.array_equal(seen_k[0], seen_k[1])
     assert [r["epoch"] for r in hist.rows] == [1, 2, 3]
     assert int(km.optimizer.iterations) == 3 * 4  # 15 examples / batch 4 = 4 steps per epoch
+
+
+# --------------------------------------------------------------------------- NeuMF with pre-training
+
+
+def _trained_like(framework, model, seed):
+    """A GMF or MLP of ``framework`` holding random weights (non-zero biases), as if trained."""
+    mod = _framework(framework)
+    m = mod.build_model(model, SIZES["n_users"], SIZES["n_items"], SIZES["factors"], SIZES["n_layers"])
+    mod.load_params(m, ref.init_params(model, **SIZES, init_std=0.3, seed=seed))
+    return m
+
+
+def _framework(name):
+    if name == "torch":
+        from adrec.torch_nn import scoring
+    else:
+        from adrec.keras_nn import scoring
+    return scoring
+
+
+def _check_pretrained_neumf(framework, alpha):
+    mod = _framework(framework)
+    gmf, mlp = _trained_like(framework, "gmf", 11), _trained_like(framework, "mlp", 12)
+    u, i = _pairs(200, seed=5)
+    want = alpha * mod.score_fn(gmf)(u, i) + (1 - alpha) * mod.score_fn(mlp)(u, i)
+    neumf = mod.neumf_from_pretrained(gmf, mlp, alpha=alpha)
+    assert type(neumf).__name__ == "NeuMF"
+    np.testing.assert_allclose(mod.score_fn(neumf)(u, i), want, rtol=1e-5, atol=1e-5)
+    # the copy is independent: changing NeuMF's weights leaves the source models as they were
+    gmf_before = mod.score_fn(gmf)(u, i)
+    mod.load_params(neumf, {k: v + 1.0 for k, v in mod.params(neumf).items()})
+    np.testing.assert_array_equal(mod.score_fn(gmf)(u, i), gmf_before)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 0.2])
+def test_torch_pretrained_neumf_starts_as_the_weighted_sum_of_gmf_and_mlp(alpha):
+    _check_pretrained_neumf("torch", alpha)
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("alpha", [0.5, 0.2])
+def test_keras_pretrained_neumf_starts_as_the_weighted_sum_of_gmf_and_mlp(alpha):
+    _check_pretrained_neumf("keras", alpha)
+
+
+def test_pretrained_params_reject_bad_alpha_and_mismatched_factors():
+    gmf = ref.init_params("gmf", **SIZES, seed=1)
+    mlp = ref.init_params("mlp", **SIZES, seed=2)
+    assert set(ref.neumf_pretrained_params(gmf, mlp)) == set(ref.param_shapes("neumf", **SIZES))
+    with pytest.raises(ValueError, match="alpha"):
+        ref.neumf_pretrained_params(gmf, mlp, alpha=1.5)
+    wider = ref.init_params("mlp", **{**SIZES, "factors": 8}, seed=2)
+    with pytest.raises(ValueError, match="same number"):
+        ref.neumf_pretrained_params(gmf, wider)
+    assert ref.architecture("neumf_pre") == "neumf" and ref.architecture("gmf") == "gmf"
+    with pytest.raises(ValueError, match="unknown model"):
+        ref.architecture("neumf_pretrained")

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from ..ref.scoring import MODEL_NAMES, mlp_embedding_size
+from ..ref.scoring import MODEL_NAMES, mlp_embedding_size, neumf_pretrained_params
 
 
 def _embedding(n, d, std, name):
@@ -158,6 +158,17 @@ def build_model(name, n_users, n_items, factors, n_layers=3, init_std=0.01, seed
         keras.utils.set_random_seed(seed)
     model = MODELS[name](n_users, n_items, factors, n_layers=n_layers, init_std=init_std, reg=reg)
     model((np.zeros(1, dtype="int32"), np.zeros(1, dtype="int32")))  # build every weight
+    return model
+
+
+def neumf_from_pretrained(gmf: GMF, mlp: MLP, alpha: float = 0.5, reg: float = 0.0) -> NeuMF:
+    """A NeuMF initialised from a trained GMF and a trained MLP (He et al. 2017 §3.4.1; see
+    :func:`adrec.ref.scoring.neumf_pretrained_params`): its initial logit is
+    alpha · GMF logit + (1 - alpha) · MLP logit. The two source models are left unchanged."""
+    n_users, factors = gmf.gmf_user.embeddings.shape
+    model = NeuMF(n_users, gmf.gmf_item.embeddings.shape[0], factors, n_layers=len(mlp.tower), reg=reg)
+    model((np.zeros(1, dtype="int32"), np.zeros(1, dtype="int32")))  # build every weight
+    load_params(model, neumf_pretrained_params(params(gmf), params(mlp), alpha))
     return model
 
 

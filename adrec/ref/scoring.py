@@ -30,6 +30,16 @@ from __future__ import annotations
 import numpy as np
 
 MODEL_NAMES = ("mf_dot", "gmf", "mlp", "neumf")
+# trained variants of a model: their name -> the architecture (parameter layout) they share
+VARIANTS = {"neumf_pre": "neumf"}  # NeuMF initialised from a trained GMF and MLP (He et al. §3.4.1)
+
+
+def architecture(name: str) -> str:
+    """The model of :data:`MODEL_NAMES` that ``name`` (a model or a variant) is built as."""
+    arch = VARIANTS.get(name, name)
+    if arch not in MODEL_NAMES:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join([*MODEL_NAMES, *VARIANTS])}")
+    return arch
 
 
 # --------------------------------------------------------------------------------------------
@@ -211,3 +221,26 @@ def pointwise_loss(model: str, params: dict, users, items, labels, reg: float = 
     """The training objective: mean BCE of the logits plus reg · mean per-example L2."""
     logits = score(model, params, users, items)
     return bce_with_logits(logits, labels) + reg * float(np.mean(embedding_l2(model, params, users, items)))
+
+
+# --------------------------------------------------------------------------------------------
+# NeuMF with pre-training (He et al. 2017 §3.4.1)
+
+
+def neumf_pretrained_params(gmf_params: dict, mlp_params: dict, alpha: float = 0.5) -> dict:
+    """NeuMF's parameters initialised from a trained GMF and a trained MLP (He et al. 2017
+    §3.4.1): the GMF branch takes GMF's embeddings, the MLP branch MLP's embeddings and tower,
+    and the output layer is [alpha · h_GMF, (1 - alpha) · h_MLP] with bias
+    alpha · b_GMF + (1 - alpha) · b_MLP (as in the authors' code), so that the initial NeuMF logit
+    is alpha · GMF logit + (1 - alpha) · MLP logit."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    g_out, m_out = np.asarray(gmf_params["out_kernel"]), np.asarray(mlp_params["out_kernel"])
+    if g_out.shape != m_out.shape:
+        raise ValueError(f"GMF predicts from {g_out.shape[0]} factors, the MLP from {m_out.shape[0]}: "
+                         "NeuMF needs the same number")
+    params = {k: v for k, v in gmf_params.items() if k.startswith("gmf_")}
+    params.update({k: v for k, v in mlp_params.items() if k.startswith("mlp_")})
+    params["out_kernel"] = np.concatenate([alpha * g_out, (1.0 - alpha) * m_out], axis=0)
+    params["out_bias"] = alpha * np.asarray(gmf_params["out_bias"]) + (1.0 - alpha) * np.asarray(mlp_params["out_bias"])
+    return {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}

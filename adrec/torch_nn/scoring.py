@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..ref.scoring import MODEL_NAMES, mlp_embedding_size
+from ..ref.scoring import MODEL_NAMES, mlp_embedding_size, neumf_pretrained_params
 
 
 def _embedding(n, d, std):
@@ -161,6 +161,16 @@ def build_model(name, n_users, n_items, factors, n_layers=3, init_std=0.01, seed
     if seed is not None:
         torch.manual_seed(seed)
     return MODELS[name](n_users, n_items, factors, n_layers=n_layers, init_std=init_std, reg=reg)
+
+
+def neumf_from_pretrained(gmf: GMF, mlp: MLP, alpha: float = 0.5, reg: float = 0.0) -> NeuMF:
+    """A NeuMF initialised from a trained GMF and a trained MLP (He et al. 2017 §3.4.1; see
+    :func:`adrec.ref.scoring.neumf_pretrained_params`): its initial logit is
+    alpha · GMF logit + (1 - alpha) · MLP logit. The two source models are left unchanged."""
+    model = NeuMF(gmf.gmf_user.num_embeddings, gmf.gmf_item.num_embeddings, gmf.gmf_user.embedding_dim,
+                  n_layers=len(mlp.tower.layers), reg=reg)
+    load_params(model, neumf_pretrained_params(params(gmf), params(mlp), alpha))
+    return model.to(gmf.out.weight.device)
 
 
 def _named_tensors(model):
