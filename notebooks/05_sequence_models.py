@@ -266,9 +266,10 @@ for name, task in tasks.items():
 # %% [markdown]
 # Training: PyTorch first, then the Keras mirror of each model in `keras_models` with the same
 # settings, data order and negatives (the rng of each epoch is seeded the same way in both loops).
-# A row already trained by `python -m adrec.experiments.next_item` with the same settings is loaded
-# instead of retrained when `reuse_rows` is on (the full profile's long runs are made that way and
-# are resumable).
+# A row already trained by `python -m adrec.experiments.next_item` with the same model and training
+# settings is loaded instead of retrained when `reuse_rows` is on (the full profile's long runs are
+# made that way and are resumable); it keeps the number of epochs it was trained for, which the
+# table shows.
 
 # %%
 import json
@@ -282,10 +283,12 @@ for name, model_name, framework in plan:
     saved = rows_dir / f"{name}_{model_name}_{framework}_seed{seed}.json"
     if reuse_rows and saved.exists():
         row = json.loads(saved.read_text())
-        same = row["provenance"]["epochs"] == n_epochs and all(
-            row["provenance"]["settings"].get(k) == cfg[k] for k in ("maxlen", "dim", "n_blocks", "dropout", "lr", "batch_size"))
-        if same:
-            print(f"{name} {model_name} ({framework}): loaded {saved.relative_to(adrec.paths.project_root())}")
+        same = all(row["provenance"]["settings"].get(k) == cfg[k]
+                   for k in ("maxlen", "dim", "n_blocks", "n_heads", "dropout", "lr", "batch_size", "n_negatives"))
+        if same:  # the row keeps its own epoch count; the table shows it
+            print(f"{name} {model_name} ({framework}): loaded {saved.relative_to(adrec.paths.project_root())} "
+                  f"(trained {row['provenance']['epochs']} epochs, commit {row['provenance']['git_commit']}, "
+                  f"{row['provenance']['device_name']}; the profile says {n_epochs})")
             rows[(name, model_name, framework)], curves[(name, model_name, framework)] = row["metrics"], row["history"]
             continue
     _, history, best = next_item.train(model_name, framework, tasks[name], cfg, epochs=n_epochs, seed=seed,
