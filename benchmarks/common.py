@@ -1,14 +1,14 @@
-"""What every benchmark script shares: the machine report, the JSON result file, and the plain
-top-k loop (dense score block, training items masked, bare ``torch.topk``) that adrec's ranking is
+"""What every benchmark script shares: the machine report, the JSON result file, the best-of-N
+timer, and the plain top-k loop (dense score block, training items masked, bare ``torch.topk``) that adrec's ranking is
 compared with."""
 from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from adrec import env
 from adrec.run import git_commit
@@ -33,8 +33,19 @@ def save(out_dir, name: str, device: str, report: dict, **payload) -> Path:
     return target
 
 
+def fastest(step, repeats: int):
+    """(seconds of the fastest of ``repeats`` calls of ``step``, the last call's return value)."""
+    best, value = float("inf"), None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        value = step()
+        best = min(best, time.perf_counter() - t0)
+    return best, value
+
+
 def plain_topk(U, V, R, k: int, batch: int = 4096, device: str = "cpu") -> np.ndarray:
     """Top-``k`` item ids per user (no tie rule), the non-zeros of the scipy matrix ``R`` masked."""
+    import torch  # here, not at import: Keras workers import this module too
     Ut, Vt = torch.as_tensor(U, device=device), torch.as_tensor(V, device=device)
     R = R.tocsr()
     out = np.empty((Ut.shape[0], k), dtype=np.int64)

@@ -32,17 +32,8 @@ import torch
 from adrec import profiles
 from adrec import textgen as tg
 from adrec.data import load_advertisegen
-from common import machine, save
+from common import fastest, machine, save
 
-
-def fastest(step, repeats: int):
-    """(seconds of the fastest of ``repeats`` calls of ``step``, the last call's return value)."""
-    best, value = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        value = step()
-        best = min(best, time.perf_counter() - t0)
-    return best, value
 
 
 def counting(model):

@@ -22,6 +22,8 @@ import time
 
 import numpy as np
 
+from common import fastest
+
 MODELS = {"mf_dot": 64, "neumf": 32}
 BATCH, NEGATIVES, LR = 1024, 4, 1e-3
 WORKERS = (("pytorch", "torch", None), ("keras/torch", "keras", "torch"), ("keras/tensorflow", "keras", "tensorflow"))
@@ -33,15 +35,6 @@ def examples(n):
     u, i, y = ncf.sample_pointwise(split.train, NEGATIVES, np.random.default_rng(0))
     return split, u[:n], i[:n], y[:n]
 
-
-def fastest(step, repeats: int) -> float:
-    """Seconds of the fastest of ``repeats`` calls of ``step``."""
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        step()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def worker(framework, n, device, repeats):
@@ -68,7 +61,7 @@ def worker(framework, n, device, repeats):
                 if dev == "cuda":
                     torch.cuda.synchronize()
             run(0, warm)
-            out[name] = (n - warm) / fastest(lambda: run(warm, n), repeats)
+            out[name] = (n - warm) / fastest(lambda: run(warm, n), repeats)[0]
     else:
         import keras
 
@@ -82,7 +75,7 @@ def worker(framework, n, device, repeats):
                       shuffle=False, verbose=0)
             rest = ((u[warm:], i[warm:]), y[warm:].astype("float32"))
             out[name] = (n - warm) / fastest(
-                lambda: model.fit(*rest, batch_size=BATCH, epochs=1, shuffle=False, verbose=0), repeats)
+                lambda: model.fit(*rest, batch_size=BATCH, epochs=1, shuffle=False, verbose=0), repeats)[0]
         out["backend"] = keras.backend.backend()
     out["device"] = dev
     print("RESULT " + json.dumps(out))

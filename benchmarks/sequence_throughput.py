@@ -38,6 +38,8 @@ import time
 
 import numpy as np
 
+from common import fastest
+
 MODELS = ("gru4rec", "sasrec")
 WORKERS = (("pytorch", "torch", None), ("keras/torch", "keras", "torch"), ("keras/tensorflow", "keras", "tensorflow"))
 N_CANDIDATES, WARM_BATCHES, WARM_CALLS = 101, 5, 5
@@ -55,15 +57,6 @@ def examples(n_users, maxlen):
     train = data.split()[0][:n_users]
     return train, data.rated()[:n_users], data.n_items
 
-
-def fastest(step, repeats: int) -> float:
-    """Seconds of the fastest of ``repeats`` calls of ``step``."""
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        step()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def median_ms(call, n: int, budget_s: float) -> tuple[float, int]:
@@ -127,7 +120,7 @@ def worker(framework, n_users, device, repeats, calls, budget_s, threads):
                     opt.step()
                 sync()
             run(batches[:WARM_BATCHES])
-            out["train_seq_per_s"][name] = n_users / fastest(lambda: run(batches), repeats)
+            out["train_seq_per_s"][name] = n_users / fastest(lambda: run(batches), repeats)[0]
             model.eval()
             s, c = torch.as_tensor(one_seq, device=dev), torch.as_tensor(cands, device=dev)
 
@@ -169,7 +162,7 @@ def worker(framework, n_users, device, repeats, calls, budget_s, threads):
                           jit_compile=False)
             model.fit(tuple(a[:warm] for a in x), y[:warm], batch_size=bs, epochs=1, shuffle=False, verbose=0)
             out["train_seq_per_s"][name] = n_users / fastest(
-                lambda: model.fit(x, y, batch_size=bs, epochs=1, shuffle=False, verbose=0), repeats)
+                lambda: model.fit(x, y, batch_size=bs, epochs=1, shuffle=False, verbose=0), repeats)[0]
             s, c = ops.convert_to_tensor(one_seq), ops.convert_to_tensor(cands)
 
             def score():
