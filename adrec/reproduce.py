@@ -3,6 +3,7 @@
     python -m adrec.reproduce                    # quick profile, every notebook in order
     python -m adrec.reproduce --profile full     # paper-size runs (meant for a GPU)
     python -m adrec.reproduce --only 02 --force  # one notebook, even if up to date
+    python -m adrec.reproduce --profile full --only 05 -p 'keras_models=[]'  # a notebook parameter
 
 Executed copies go to ``results/<profile>/<notebook>/<notebook>.ipynb`` (never over the committed
 notebooks), metrics to ``results/<profile>/<notebook>/metrics.json``. A notebook is skipped when it
@@ -127,6 +128,19 @@ def print_table(rows) -> None:
         print(f"{nb:<{w1}}  {key:<{w2}}  {shown}")
 
 
+def _parse_param(text: str) -> tuple[str, object]:
+    """``"epochs=100"`` -> ``("epochs", 100)``; a value that is not a Python literal stays a string."""
+    import ast
+
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip().isidentifier() or name.strip() in ("profile", "device"):
+        raise ValueError(f"bad --param {text!r}: want NAME=VALUE (profile and device have their own options)")
+    try:
+        return name.strip(), ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return name.strip(), value
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m adrec.reproduce", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -135,7 +149,13 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="auto", help="auto (default: cuda, then mps, then cpu), cuda, mps or cpu")
     ap.add_argument("--force", action="store_true", help="rerun notebooks even when up to date")
     ap.add_argument("--notebooks-dir", type=Path, default=None, help="default: notebooks/ of this checkout")
+    ap.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                    help="a notebook parameter (VALUE a Python literal, else a string), e.g. -p 'keras_models=[]'; repeatable")
     args = ap.parse_args(argv)
+    try:
+        extra = dict(_parse_param(p) for p in args.param)
+    except ValueError as exc:
+        ap.error(str(exc))
 
     if args.profile not in profiles.PROFILE_NAMES:
         ap.error(f"unknown profile {args.profile!r}; choose one of {', '.join(profiles.PROFILE_NAMES)}")
@@ -152,7 +172,7 @@ def main(argv=None) -> int:
         print(f"no notebooks in {nb_dir}")
         return 1
     profile_dir = paths.results_dir() / args.profile
-    parameters = {"profile": args.profile, "device": args.device}
+    parameters = {"profile": args.profile, "device": args.device, **extra}
     code = code_digest()
     ensure_kernel()
 

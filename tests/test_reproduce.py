@@ -106,3 +106,16 @@ def test_changed_adrec_code_reruns(nbdir, monkeypatch, capsys):
 def test_code_digest_covers_the_package_sources():
     digest = reproduce.code_digest()
     assert len(digest) == 64 and digest == reproduce.code_digest()
+
+
+def test_param_option_reaches_the_notebook_and_bad_ones_are_refused(nbdir, tmp_path, capsys):
+    make_notebook(nbdir / "04_param.ipynb", body="x = n * factor")
+    assert reproduce.main(["--notebooks-dir", str(nbdir), "--only", "04", "--device", "cpu",
+                           "-p", "factor=3"]) == 0
+    assert metrics(tmp_path, "04_param")["x"] == 30
+    assert reproduce._parse_param("keras_models=[]") == ("keras_models", [])
+    assert reproduce._parse_param("name=amazon-games") == ("name", "amazon-games")
+    for bad in ("factor", "profile=full", "2x=1"):
+        with pytest.raises(SystemExit):
+            reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu", "-p", bad])
+        assert "bad --param" in capsys.readouterr().err
