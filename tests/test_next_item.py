@@ -62,3 +62,16 @@ def test_keras_models_learn_the_cycle(model):
     task = cyclic_task()
     _, _, best = next_item.train(model, "keras", task, CFG, epochs=30, progress=False)
     assert best["hr@1"] > 0.9, best
+
+
+def test_interrupted_run_resumes_with_its_evaluations(tmp_path):
+    """A run stopped after 10 epochs and resumed to 20 keeps epoch 10's evaluation and evaluates at
+    epoch 20 (the schedule continues from the checkpoint), as an uninterrupted run does."""
+    task, ckpt = cyclic_task(), tmp_path / "row.ckpt.pt"
+    next_item.train("gru4rec", "torch", task, CFG, epochs=10, progress=False, checkpoint=ckpt)
+    _, history, _ = next_item.train("gru4rec", "torch", task, CFG, epochs=20, progress=False, checkpoint=ckpt)
+    assert [r["epoch"] for r in history.rows] == list(range(1, 21))
+    assert [r["epoch"] for r in history.rows if "valid_ndcg@1" in r] == [10, 20]
+    _, straight, _ = next_item.train("gru4rec", "torch", task, CFG, epochs=20, progress=False)
+    assert history.rows[9]["valid_ndcg@1"] == straight.rows[9]["valid_ndcg@1"]
+    assert history.rows[19]["train_loss"] == pytest.approx(straight.rows[19]["train_loss"], rel=1e-6)

@@ -14,6 +14,8 @@ interrupted run resumes.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..data import sequences as sq
@@ -47,10 +49,11 @@ def build(model: str, framework: str, n_items: int, cfg: dict):
                          n_heads=cfg["n_heads"], dropout=cfg["dropout"])
 
 
-def _evaluator(task, score_fn_for, maxlen: int, k: int, eval_every: int, epochs: int):
+def _evaluator(task, score_fn_for, maxlen: int, k: int, eval_every: int, epochs: int, done: int = 0):
+    """``evaluate(model)`` for the fit loops, called after each epoch from epoch ``done + 1``."""
     inputs = {w: sq.left_pad(task.history(w), maxlen)[task.eval_users] for w in ("valid", "test")}
     cands = {"valid": task.valid_candidates, "test": task.test_candidates}
-    calls = {"n": 0}
+    calls = {"n": done}
 
     def evaluate(model):
         calls["n"] += 1
@@ -87,7 +90,10 @@ def train(model_name: str, framework: str, task: sq.SequenceTask, cfg: dict, *, 
 
         torch.manual_seed(seed)
         model = build(model_name, framework, task.data.n_items, cfg)
-        evaluate = _evaluator(task, lambda m, h: nn_seq.score_fn(m, h, device=device), maxlen, k, every, epochs)
+        done = 0  # epochs already in the checkpoint: the evaluation schedule continues from there
+        if checkpoint is not None and Path(checkpoint).exists():
+            done = int(torch.load(checkpoint, map_location="cpu", weights_only=True)["epoch"])
+        evaluate = _evaluator(task, lambda m, h: nn_seq.score_fn(m, h, device=device), maxlen, k, every, epochs, done)
         history = fit(model, nn_seq.next_item_train_loss,
                       nn_seq.next_item_batches(task.train, rated, maxlen, cfg["batch_size"]),
                       epochs=epochs, lr=cfg["lr"], device=device, evaluate=evaluate, seed=seed,

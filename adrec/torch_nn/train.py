@@ -36,7 +36,8 @@ def fit(model, loss_fn, batches, *, epochs: int, lr: float = 1e-3, weight_decay:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start_epoch = int(state["epoch"])
-        history.rows = [dict(zip(state["history_keys"], r)) for r in state["history_rows"].tolist()]
+        history.rows = [{k: v for k, v in zip(state["history_keys"], r) if not np.isnan(v)}
+                        for r in state["history_rows"].tolist()]
         print(f"resumed from {checkpoint} after epoch {start_epoch}")
     t0 = time.perf_counter() - (history.rows[-1]["wall_time_s"] if history.rows else 0.0)
     bar = tqdm(range(start_epoch, epochs), desc=desc, disable=not progress, leave=False)
@@ -62,7 +63,7 @@ def fit(model, loss_fn, batches, *, epochs: int, lr: float = 1e-3, weight_decay:
         history.add(**row)
         bar.set_postfix({k: round(v, 4) for k, v in row.items() if k != "epoch"})
         if checkpoint is not None:
-            keys = sorted(history.rows[0])
+            keys = sorted(set().union(*history.rows))  # every metric, also those only some epochs have
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
                         "history_keys": keys,
                         "history_rows": torch.tensor([[r.get(k, float("nan")) for k in keys] for r in history.rows],
