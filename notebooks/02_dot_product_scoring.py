@@ -54,6 +54,8 @@ run = adrec.run.start("02_dot_product_scoring", profile=profile, seed=seed, devi
 cfg = run.settings
 for name in [*cfg["models"], *cfg["keras_models"]]:
     architecture(name)  # an unknown model name fails here, before any work
+if "mf_dot" not in cfg["models"]:  # the argmax section and the documents' question need it
+    raise ValueError(f"models={cfg['models']} must include 'mf_dot' (the documents' dot product)")
 
 # %%
 # NBVAL_CHECK_OUTPUT
