@@ -43,6 +43,22 @@ def fastest(step, repeats: int):
     return best, value
 
 
+def run_worker(label: str, argv: list, env_updates: dict) -> dict:
+    """Run ``[python, *argv]`` (a benchmark's ``--worker`` mode) with ``env_updates`` added to the
+    environment; returns the JSON dict it prints after ``RESULT ``, or ``{"error": last line}``."""
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, *argv], env=dict(os.environ, **env_updates), capture_output=True, text=True)
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    if proc.returncode or not line:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        print(f"  {label}: not run ({tail[0]})")
+        return {"error": tail[0]}
+    return json.loads(line[0][len("RESULT "):])
+
+
 def plain_topk(U, V, R, k: int, batch: int = 4096, device: str = "cpu") -> np.ndarray:
     """Top-``k`` item ids per user (no tie rule), the non-zeros of the scipy matrix ``R`` masked."""
     import torch  # here, not at import: Keras workers import this module too

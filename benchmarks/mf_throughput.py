@@ -15,10 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
-import time
 
 import numpy as np
 
@@ -92,20 +88,14 @@ def main(argv=None):
     if args.worker:
         return worker(args.worker, args.examples, args.device, args.repeats)
 
-    from common import machine, save
+    from common import machine, run_worker, save
     device, report = machine(args.device)
     results = {}
     for label, framework, backend in WORKERS:
-        child_env = dict(os.environ, **({"KERAS_BACKEND": backend} if backend else {}))
-        proc = subprocess.run([sys.executable, __file__, "--worker", framework, "--examples", str(args.examples),
-                               "--repeats", str(args.repeats), "--device", args.device], env=child_env, capture_output=True, text=True)
-        line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-        if proc.returncode or not line:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-            results[label] = {"error": tail[0]}
-            print(f"  {label}: not run ({tail[0]})")
-        else:
-            results[label] = json.loads(line[0][len("RESULT "):])
+        results[label] = run_worker(label, [__file__, "--worker", framework, "--examples", str(args.examples),
+                                            "--repeats", str(args.repeats), "--device", args.device],
+                                    {"KERAS_BACKEND": backend} if backend else {})
+        if "error" not in results[label]:
             print(f"  {label}: done on {results[label]['device']}")
     base = results["pytorch"]
     print(f"\n{'examples/s (ratio to PyTorch)':<20}" + "".join(f"{lbl:>26}" for lbl, _, _ in WORKERS))

@@ -32,8 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -216,24 +214,18 @@ def main(argv=None):
     if args.worker:
         return worker(args.worker, args.users, args.device, args.repeats, args.calls, args.latency_budget_s, args.threads)
 
-    from common import machine, save
+    from common import machine, run_worker, save
     device, report = machine(args.device)
     results = {}
     t0 = time.perf_counter()
     for label, framework, backend in WORKERS:
-        child_env = dict(os.environ, **({"KERAS_BACKEND": backend} if backend else {}),
-                         **({"OMP_NUM_THREADS": str(args.threads)} if args.threads else {}))
-        proc = subprocess.run([sys.executable, __file__, "--worker", framework, "--users", str(args.users),
-                               "--repeats", str(args.repeats), "--calls", str(args.calls), "--device", args.device,
-                               "--latency-budget-s", str(args.latency_budget_s), "--threads", str(args.threads)],
-                              env=child_env, capture_output=True, text=True)
-        line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-        if proc.returncode or not line:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-            results[label] = {"error": tail[0]}
-            print(f"  {label}: not run ({tail[0]})")
-        else:
-            results[label] = json.loads(line[0][len("RESULT "):])
+        env_updates = {**({"KERAS_BACKEND": backend} if backend else {}),
+                       **({"OMP_NUM_THREADS": str(args.threads)} if args.threads else {})}
+        results[label] = run_worker(label, [__file__, "--worker", framework, "--users", str(args.users),
+                                            "--repeats", str(args.repeats), "--calls", str(args.calls),
+                                            "--device", args.device, "--latency-budget-s", str(args.latency_budget_s),
+                                            "--threads", str(args.threads)], env_updates)
+        if "error" not in results[label]:
             print(f"  {label}: done on {results[label]['device']} ({results[label]['backend']}), "
                   f"{time.perf_counter() - t0:.0f} s so far")
     table(results, "train_seq_per_s", "training sequences/s", MODELS, ",.0f")
