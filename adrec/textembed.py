@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from .data.movielens import load_ml1m_movies
 from .graph import Interactions
 
 
@@ -78,18 +79,6 @@ def nearest_tags(item_emb, tag_emb, tags) -> list[str]:
     return [tags[j] for j in np.argmax(np.asarray(item_emb) @ np.asarray(tag_emb).T, axis=1)]
 
 
-def ml1m_movies() -> dict[int, tuple[str, list[str]]]:
-    """MovieID -> (title, genres) from ml-1m/movies.dat (latin-1)."""
-    from .data import fetch
-
-    movies = {}
-    for line in Path(fetch("ml-1m", "movies.dat")).read_bytes().decode("latin-1").splitlines():
-        if line.strip():
-            mid, title, genres = line.split("::")
-            movies[int(mid)] = (title, genres.split("|"))
-    return movies
-
-
 def movie_text(title: str, genres) -> str:
     return f"{title}. Genres: {', '.join(genres)}"
 
@@ -97,7 +86,7 @@ def movie_text(title: str, genres) -> str:
 def ml1m_item_side(item_ids) -> tuple[list[str], sp.csr_matrix, list[str]]:
     """For MovieIDs ``item_ids``: their texts (:func:`movie_text`), the (n, n_genres) 0/1 genre
     matrix and the genre names (its columns)."""
-    movies = ml1m_movies()
+    movies = load_ml1m_movies()
     names = sorted({g for _, gs in movies.values() for g in gs})
     col = {g: j for j, g in enumerate(names)}
     rows = [(r, col[g]) for r, m in enumerate(item_ids) for g in movies[int(m)][1]]

@@ -298,7 +298,9 @@ print(pd.DataFrame({n: coldstart[n] for n in ("text", "id_only", "popularity", "
 # printed shares rather than expect a high one. Four English ads against four ad categories follow.
 
 # %%
-movies = te.ml1m_movies()
+from adrec.data.movielens import load_ml1m_movies
+
+movies = load_ml1m_movies()
 cold_ids = split.item_ids[cold_split.cold]
 titles, true_genres = [movies[int(m)][0] for m in cold_ids], [set(movies[int(m)][1]) for m in cold_ids]
 genre_emb = te.embed(genre_names, encoder)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -34,3 +35,13 @@ def load_ml100k() -> MovieLens:
     flags = items[genre_cols].to_numpy(dtype=bool)
     items["genres"] = [[g for g, on in zip(genre_cols, row) if on] for row in flags]
     return MovieLens(ratings=ratings, users=users, items=items)
+
+
+def load_ml1m_movies() -> dict[int, tuple[str, list[str]]]:
+    """MovieLens-1M ``movies.dat`` (latin-1): MovieID -> (title, genres)."""
+    movies = {}
+    for line in Path(fetch("ml-1m", "movies.dat")).read_bytes().decode("latin-1").splitlines():
+        if line.strip():
+            mid, title, genres = line.split("::")
+            movies[int(mid)] = (title, genres.split("|"))
+    return movies
