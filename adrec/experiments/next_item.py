@@ -116,9 +116,8 @@ def train(model_name: str, framework: str, task: sq.SequenceTask, cfg: dict, *, 
 def main(argv=None) -> None:
     import argparse
     import json
-    import time
 
-    from .. import env, paths, profiles, run
+    from .. import paths, profiles, run
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--dataset", choices=sorted(LOADERS), required=True)
@@ -129,24 +128,18 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     a = p.parse_args(argv)
-    cfg = profiles.resolve("05_sequence_models", a.profile)
+    # the notebook's run: same settings check, seeding, device choice and provenance as notebook 05
+    nb = run.start("05_sequence_models", profile=a.profile, seed=a.seed, device=a.device)
+    cfg = nb.settings
     epochs = a.epochs or cfg["epochs" if a.model == "sasrec" else "rnn_epochs"]
-    device = env.pick_device(a.device)
     out = paths.results_dir() / a.profile / "05_sequence_models" / "rows"
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{a.dataset}_{a.model}_{a.framework}_seed{a.seed}"
-    t0 = time.time()
     task = load_task(a.dataset, cfg["n_negatives"], seed=a.seed)
-    _, history, best = train(a.model, a.framework, task, cfg, epochs=epochs, seed=a.seed, device=device,
+    _, history, best = train(a.model, a.framework, task, cfg, epochs=epochs, seed=a.seed, device=nb.device,
                              checkpoint=out / f"{stem}.ckpt.pt" if a.framework == "torch" else None)
-    report = env.environment(device)
     result = {"dataset": a.dataset, "model": a.model, "framework": a.framework, "metrics": best,
-              "history": history.rows,
-              "provenance": {"profile": a.profile, "settings": cfg, "epochs": epochs, "seed": a.seed,
-                             "git_commit": run.git_commit(), "device": device,
-                             "device_name": report["device_name"],
-                             "versions": {k: report[k] for k in ("python", *env.REPORTED_PACKAGES)},
-                             "wall_time_s": round(time.time() - t0, 1)}}
+              "history": history.rows, "provenance": {**nb.provenance(), "epochs": epochs}}
     (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({"row": stem, **best}))
 
