@@ -102,15 +102,18 @@ PROFILES: dict[str, dict[str, dict]] = {
     "05_sequence_models": {  # document 002 §5.2-5.4, document 001 §1.2: LSTM two-tower, GRU4Rec, SASRec
         # datasets: next-item datasets trained in order (first = the main row); maxlen, dim, n_blocks,
         # n_heads, dropout, lr, batch_size: SASRec's reference setting (Kang & McAuley 2018; dropout
-        # 0.2 for MovieLens, 0.5 for the sparse Amazon sets); epochs / rnn_epochs: SASRec / GRU4Rec
+        # 0.2 for MovieLens, 0.5 for the sparse Amazon sets); adam_beta2: Adam's second-moment decay
+        # in the authors' code (0.98; PyTorch/Keras default 0.999); epochs / rnn_epochs: SASRec / GRU4Rec
         # epochs; eval_every: epochs between validation evaluations; listing_epochs: epochs of
         # document 002's listing (10 in the document); keras_models: next-item models also trained in Keras
         "quick": {"datasets": ["ml-100k"], "maxlen": 50, "dim": 50, "n_blocks": 2, "n_heads": 1,
-                  "dropout": 0.2, "lr": 0.001, "batch_size": 128, "epochs": 40, "rnn_epochs": 20,
+                  "dropout": 0.2, "lr": 0.001, "adam_beta2": 0.98, "batch_size": 128, "epochs": 40,
+                  "rnn_epochs": 20,
                   "eval_every": 5, "n_negatives": 100, "k": 10, "listing_epochs": 10,
                   "keras_models": ["gru4rec", "sasrec"]},
         "full": {"datasets": ["amazon-games", "amazon-beauty"], "maxlen": 50, "dim": 50, "n_blocks": 2,
-                 "n_heads": 1, "dropout": 0.5, "lr": 0.001, "batch_size": 128, "epochs": 200,
+                 "n_heads": 1, "dropout": 0.5, "lr": 0.001, "adam_beta2": 0.98, "batch_size": 128,
+                 "epochs": 200,
                  "rnn_epochs": 100, "eval_every": 10, "n_negatives": 100, "k": 10, "listing_epochs": 10,
                  "keras_models": ["gru4rec", "sasrec"]},
     },

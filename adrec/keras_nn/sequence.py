@@ -25,8 +25,8 @@ def _dense(n_in, n_out, name):
     return layer
 
 
-def _embedding(n, d, name):
-    layer = keras.layers.Embedding(n, d, embeddings_initializer=_UNIFORM, name=name)
+def _embedding(n, d, name, initializer=_UNIFORM):
+    layer = keras.layers.Embedding(n, d, embeddings_initializer=initializer, name=name)
     layer.build((None,))
     return layer
 
@@ -104,8 +104,8 @@ class GRU4Rec(_NextItem):
 
 
 class SASRec(_NextItem):
-    PARTS = ("item_embedding", "position_embedding", "attn_norm", "query", "key", "value", "attn_out",
-             "ffn_norm", "ffn_in", "ffn_out", "final_norm")
+    PARTS = ("item_embedding", "position_embedding", "attn_norm", "query", "key", "value", "ffn_norm",
+             "ffn_in", "ffn_out", "final_norm")
 
     def __init__(self, n_items: int, maxlen: int = 50, dim: int = 50, n_blocks: int = 2, n_heads: int = 1,
                  dropout: float = 0.5, **kwargs):
@@ -113,40 +113,42 @@ class SASRec(_NextItem):
         if dim % n_heads:
             raise ValueError(f"dim={dim} is not divisible by n_heads={n_heads}")
         self.dim, self.n_heads, self.maxlen = dim, n_heads, maxlen
-        self.item_embedding = _embedding(n_items + 1, dim, "item_embedding")
-        self.position_embedding = _embedding(maxlen, dim, "position_embedding")
+        # Glorot uniform, as the authors' code (and the PyTorch twin)
+        self.item_embedding = _embedding(n_items + 1, dim, "item_embedding", "glorot_uniform")
+        self.position_embedding = _embedding(maxlen, dim, "position_embedding", "glorot_uniform")
         blocks = range(n_blocks)
         self.attn_norm = [_norm(dim, f"attn_norm_{b}") for b in blocks]
         self.query = [_dense(dim, dim, f"query_{b}") for b in blocks]
         self.key = [_dense(dim, dim, f"key_{b}") for b in blocks]
         self.value = [_dense(dim, dim, f"value_{b}") for b in blocks]
-        self.attn_out = [_dense(dim, dim, f"attn_out_{b}") for b in blocks]
         self.ffn_norm = [_norm(dim, f"ffn_norm_{b}") for b in blocks]
         self.ffn_in = [_dense(dim, dim, f"ffn_in_{b}") for b in blocks]
         self.ffn_out = [_dense(dim, dim, f"ffn_out_{b}") for b in blocks]
         self.final_norm = _norm(dim, "final_norm")
         self.dropout = keras.layers.Dropout(dropout)
 
-    def _attention(self, b, x, training):
+    def _attention(self, b, x, visible, training):
         q_in = self.attn_norm[b](x)
         B, L = ops.shape(x)[0], ops.shape(x)[1]
         H, dh = self.n_heads, self.dim // self.n_heads
         split = lambda t: ops.transpose(ops.reshape(t, (B, L, H, dh)), (0, 2, 1, 3))  # noqa: E731
         q, k, v = split(self.query[b](q_in)), split(self.key[b](x)), split(self.value[b](x))
         logits = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2))) / math.sqrt(dh)
-        causal = ops.tril(ops.ones((L, L), dtype="bool"))
-        logits = ops.where(causal, logits, ops.full_like(logits, -1e9))
+        logits = ops.where(visible, logits, ops.full_like(logits, -1e9))
         att = self.dropout(ops.softmax(logits, axis=-1), training=training)
-        out = ops.reshape(ops.transpose(ops.matmul(att, v), (0, 2, 1, 3)), (B, L, self.dim))
-        return q_in + self.dropout(self.attn_out[b](out), training=training)
+        return q_in + ops.reshape(ops.transpose(ops.matmul(att, v), (0, 2, 1, 3)), (B, L, self.dim))
 
     def states(self, seq, training=False):
-        mask = ops.expand_dims(ops.cast(ops.greater(seq, 0), "float32"), -1)
-        positions = ops.arange(ops.shape(seq)[1])
+        real = ops.greater(seq, 0)
+        mask = ops.expand_dims(ops.cast(real, "float32"), -1)
+        L = ops.shape(seq)[1]
+        # query i sees key j when j <= i and j is an item (not padding): (B, 1, L, L)
+        visible = ops.logical_and(ops.tril(ops.ones((L, L), dtype="bool")), real[:, None, None, :])
+        positions = ops.arange(L)
         x = self.item_embedding(seq) * math.sqrt(self.dim) + self.position_embedding(positions)
         x = self.dropout(x, training=training) * mask
         for b in range(len(self.query)):
-            x = self._attention(b, x, training)
+            x = self._attention(b, x, visible, training)
             y = self.ffn_norm[b](x)
             hidden = self.dropout(ops.relu(self.ffn_in[b](y)), training=training)
             x = (y + self.dropout(self.ffn_out[b](hidden), training=training)) * mask

@@ -50,12 +50,14 @@ def _dense_gradients(optimizer_cls):
 
 def fit(model, x, y, *, epochs: int, loss, lr: float = 1e-3, batch_size: int = 256,
         evaluate=None, seed: int = 0, optimizer: str = "adam", weight_decay: float = 0.0,
-        metrics=None, progress: bool = True, shuffle: bool = True, jit_compile="auto") -> History:
+        metrics=None, progress: bool = True, shuffle: bool = True, jit_compile="auto",
+        adam_beta2: float = 0.999) -> History:
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     keras.utils.set_random_seed(seed)
-    opt = {"adam": lambda: _dense_gradients(keras.optimizers.Adam)(lr),
-           "adamw": lambda: _dense_gradients(keras.optimizers.AdamW)(lr, weight_decay=weight_decay),
+    opt = {"adam": lambda: _dense_gradients(keras.optimizers.Adam)(lr, beta_2=adam_beta2),
+           "adamw": lambda: _dense_gradients(keras.optimizers.AdamW)(lr, weight_decay=weight_decay,
+                                                                     beta_2=adam_beta2),
            "sgd": lambda: _dense_gradients(keras.optimizers.SGD)(lr)}[optimizer]()
     model.compile(optimizer=opt, loss=loss, metrics=metrics or [], jit_compile=jit_compile)
     history = History()

@@ -8,7 +8,9 @@ constructor arguments, sub-layer names and shapes; weights copied by :func:`para
 * :class:`GRU4Rec` — next-item RNN (GRU or LSTM) whose state at each position is scored against
   the shared item embeddings (Hidasi et al. 2016, trained here with SASRec's objective);
 * :class:`SASRec` — causal self-attention with learned positions and shared item embeddings
-  (Kang & McAuley 2018).
+  (Kang & McAuley 2018), as in the authors' code: Glorot-uniform embeddings, one Q/K/V projection
+  per block and no output projection (the paper's S = softmax(QKᵀ/√d)V), padded keys masked,
+  dropout on the attention weights, the embedding sum and the feed-forward layers.
 
 Next-item models take left-padded item ids (0 = padding). ``model(seq, pos, neg)`` returns logits
 (B, L, 2) of the positive and the sampled negative at every position; :func:`next_item_loss` is
@@ -100,39 +102,39 @@ class SASRec(_NextItem):
         self.item_embedding = nn.Embedding(n_items + 1, dim)
         self.position_embedding = nn.Embedding(maxlen, dim)
         for emb in (self.item_embedding, self.position_embedding):
-            nn.init.uniform_(emb.weight, -0.05, 0.05)
+            nn.init.xavier_uniform_(emb.weight)  # the authors' tf.get_variable default (Glorot uniform)
         ln = lambda: nn.LayerNorm(dim, eps=1e-8)  # noqa: E731
         self.attn_norm = nn.ModuleList([ln() for _ in range(n_blocks)])
         self.query = nn.ModuleList([_glorot(nn.Linear(dim, dim)) for _ in range(n_blocks)])
         self.key = nn.ModuleList([_glorot(nn.Linear(dim, dim)) for _ in range(n_blocks)])
         self.value = nn.ModuleList([_glorot(nn.Linear(dim, dim)) for _ in range(n_blocks)])
-        self.attn_out = nn.ModuleList([_glorot(nn.Linear(dim, dim)) for _ in range(n_blocks)])
         self.ffn_norm = nn.ModuleList([ln() for _ in range(n_blocks)])
         self.ffn_in = nn.ModuleList([_glorot(nn.Linear(dim, dim)) for _ in range(n_blocks)])
         self.ffn_out = nn.ModuleList([_glorot(nn.Linear(dim, dim)) for _ in range(n_blocks)])
         self.final_norm = ln()
         self.dropout = nn.Dropout(dropout)
 
-    def _attention(self, b, x):
+    def _attention(self, b, x, visible):
         q_in = self.attn_norm[b](x)
         B, L, D = x.shape
         H, dh = self.n_heads, D // self.n_heads
         split = lambda t: t.view(B, L, H, dh).transpose(1, 2)  # noqa: E731
         q, k, v = split(self.query[b](q_in)), split(self.key[b](x)), split(self.value[b](x))
-        logits = q @ k.transpose(-1, -2) / math.sqrt(dh)
-        causal = torch.ones(L, L, dtype=torch.bool, device=x.device).tril()
-        logits = logits.masked_fill(~causal, -1e9)
+        logits = (q @ k.transpose(-1, -2) / math.sqrt(dh)).masked_fill(~visible, -1e9)
         att = self.dropout(torch.softmax(logits, dim=-1))
-        out = (att @ v).transpose(1, 2).reshape(B, L, D)
-        return q_in + self.dropout(self.attn_out[b](out))
+        return q_in + (att @ v).transpose(1, 2).reshape(B, L, D)
 
     def states(self, seq):
-        mask = (seq > 0).unsqueeze(-1).to(self.item_embedding.weight.dtype)
-        positions = torch.arange(seq.shape[1], device=seq.device)
+        real = seq > 0
+        mask = real.unsqueeze(-1).to(self.item_embedding.weight.dtype)
+        L = seq.shape[1]
+        # query i sees key j when j <= i and j is an item (not padding): (B, 1, L, L)
+        visible = torch.ones(L, L, dtype=torch.bool, device=seq.device).tril() & real[:, None, None, :]
+        positions = torch.arange(L, device=seq.device)
         x = self.item_embedding(seq) * math.sqrt(self.dim) + self.position_embedding(positions)
         x = self.dropout(x) * mask
         for b in range(len(self.query)):
-            x = self._attention(b, x)
+            x = self._attention(b, x, visible)
             y = self.ffn_norm[b](x)
             x = y + self.dropout(self.ffn_out[b](self.dropout(torch.relu(self.ffn_in[b](y)))))
             x = x * mask

@@ -24,12 +24,14 @@ def to_device(batch, device):
 
 def fit(model, loss_fn, batches, *, epochs: int, lr: float = 1e-3, weight_decay: float = 0.0,
         device: str = "cpu", evaluate=None, seed: int = 0, checkpoint: str | Path | None = None,
-        optimizer: str = "adam", progress: bool = True, desc: str = "train") -> History:
+        optimizer: str = "adam", adam_beta2: float = 0.999, progress: bool = True,
+        desc: str = "train") -> History:
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     model.to(device)
     opt_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}[optimizer]
-    opt = opt_cls(model.parameters(), lr=lr, weight_decay=weight_decay)
+    betas = {"betas": (0.9, adam_beta2)} if optimizer != "sgd" else {}
+    opt = opt_cls(model.parameters(), lr=lr, weight_decay=weight_decay, **betas)
     history, start_epoch = History(), 0
     if checkpoint is not None and Path(checkpoint).exists():
         state = torch.load(checkpoint, map_location=device, weights_only=True)
