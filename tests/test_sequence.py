@@ -88,3 +88,23 @@ def test_next_item_model_is_causal(model):
     a, c = m.states(seq), m.states(later)
     torch.testing.assert_close(a[:, :-1], c[:, :-1])
     assert (a[:, -1] - c[:, -1]).abs().max() > 1e-4
+
+
+def test_sasrec_ignores_padding_keys_and_has_the_papers_attention():
+    """As in the authors' code, padded positions are masked out of the keys: with the position
+    embeddings zeroed, a sequence's states do not depend on how much padding precedes it (an unmasked
+    padded key still takes a share of each softmax). The attention has no output projection: the
+    paper's S = softmax(QKᵀ/√d)V, and the model has exactly those parameters."""
+    torch.manual_seed(0)
+    m = T.SASRec(20, maxlen=6, dim=8, n_blocks=2, dropout=0.0).eval()
+    torch.nn.init.zeros_(m.position_embedding.weight)
+    with torch.no_grad():
+        long = m.states(torch.tensor([[0, 0, 0, 3, 4, 5]]))[:, -3:]
+        short = m.states(torch.tensor([[3, 4, 5]]))
+    torch.testing.assert_close(long, short, atol=1e-6, rtol=1e-6)
+    per_block = 3 * (8 * 8 + 8) + 2 * (8 * 8 + 8) + 2 * (2 * 8)  # Q, K, V; two FFN layers; two norms
+    assert sum(p.numel() for p in m.parameters()) == 21 * 8 + 6 * 8 + 2 * per_block + 2 * 8
+    # the authors' initialisation: Glorot uniform embeddings, limit sqrt(6 / (rows + cols))
+    lim = float(np.sqrt(6 / (21 + 8)))
+    w = m.item_embedding.weight.detach()
+    assert float(w.abs().max()) <= lim and float(w.abs().max()) > 0.8 * lim
