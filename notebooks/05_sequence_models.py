@@ -240,7 +240,10 @@ assert max(lstm_gaps.values()) < 1e-5
 # scored against the next item's embedding (the input and output embeddings are shared).
 # SASRec: item embedding × √d plus a learned position embedding, blocks of causal single-head
 # self-attention and a position-wise feed-forward layer with residuals and layer norms, scored the
-# same way. A popularity row (the number of training users of each candidate) anchors the table.
+# same way. Details follow the authors' code (kang205/SASRec), not only the paper's text: Glorot-uniform
+# embeddings, attention without an output projection (the paper's softmax(QKᵀ/√d)V), padded
+# positions masked out of the keys, dropout on the attention weights, and Adam with β₂ = 0.98.
+# A popularity row (the number of training users of each candidate) anchors the table.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -284,7 +287,8 @@ for name, model_name, framework in plan:
     if reuse_rows and saved.exists():
         row = json.loads(saved.read_text())
         same = all(row["provenance"]["settings"].get(k) == cfg[k]
-                   for k in ("maxlen", "dim", "n_blocks", "n_heads", "dropout", "lr", "batch_size", "n_negatives"))
+                   for k in ("maxlen", "dim", "n_blocks", "n_heads", "dropout", "lr", "adam_beta2", "batch_size",
+                             "n_negatives"))
         if same:  # the row keeps its own epoch count; the table shows it
             print(f"{name} {model_name} ({framework}): loaded {saved.relative_to(adrec.paths.project_root())} "
                   f"(trained {row['provenance']['epochs']} epochs, commit {row['provenance']['git_commit']}, "
@@ -322,6 +326,15 @@ run.save_figure(fig, f"05_next_item_curves_{profile}",
 # HR@10 0.7410, NDCG@10 0.5360. There is no published row for MovieLens-100K under this protocol
 # (the quick profile), so the quick table has no comparison column; its purpose is that the two
 # frameworks agree and that attention beats the RNN and popularity on the same data.
+#
+# **What it took to reach the published row.** A first full run (commit 764bd72, same data, split,
+# 200 epochs) built SASRec from the paper's text with common defaults: embeddings uniform in ±0.05,
+# an output projection with dropout after the attention, no mask on padded keys, Adam's β₂ = 0.999.
+# It ended at HR@10 0.7224 / NDCG@10 0.5192 (−0.019 / −0.017 from the published row) with its
+# validation NDCG@10 flat over the last 50 epochs. Matching the authors' code in those four
+# details together (section 4; not ablated one by one) is what closes the gap: the new run reached
+# 0.733 / 0.520 by epoch 50 (the first run: 0.700 / 0.493). The Games SASRec row below is the full
+# profile's 200-epoch run of that model; the GRU4Rec rows use the same optimizer setting.
 
 # %%
 PUBLISHED = {("amazon-games", "sasrec"): (0.7410, 0.5360)}
