@@ -21,13 +21,19 @@ from pathlib import Path
 from . import data, env, paths, profiles
 
 
+# what runs write (executed notebooks, results, figures, the rendered paper): a change there does not
+# make the code that produced a number differ from the commit, so it does not mark the commit dirty
+_OUTPUTS = (":!notebooks/*.ipynb", ":!results", ":!figures", ":!paper/adrec.md")
+
+
 def git_commit() -> str | None:
+    """HEAD's commit, with ``-dirty`` when tracked source files differ from it."""
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.project_root(),
                              capture_output=True, text=True, timeout=10)
         if out.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *_OUTPUTS],
                                cwd=paths.project_root(), capture_output=True, text=True, timeout=10)
         return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):

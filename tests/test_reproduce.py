@@ -119,3 +119,26 @@ def test_param_option_reaches_the_notebook_and_bad_ones_are_refused(nbdir, tmp_p
         with pytest.raises(SystemExit):
             reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu", "-p", bad])
         assert "bad --param" in capsys.readouterr().err
+
+
+def test_git_commit_is_dirty_for_source_changes_only(tmp_path, monkeypatch):
+    """A run's own outputs (executed notebooks, results, figures) do not mark its commit dirty; a
+    changed source file does."""
+    import subprocess
+
+    from adrec import paths, run
+
+    git = lambda *a: subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)  # noqa: E731
+    git("init", "-q")
+    for name in ("adrec/model.py", "notebooks/05.ipynb", "results/quick/m.json", "figures/f.png"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("0\n")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    monkeypatch.setattr(paths, "project_root", lambda: tmp_path)
+    head = git("rev-parse", "HEAD").stdout.decode().strip()
+    for name in ("notebooks/05.ipynb", "results/quick/m.json", "figures/f.png"):
+        (tmp_path / name).write_text("1\n")
+    assert run.git_commit() == head
+    (tmp_path / "adrec/model.py").write_text("1\n")
+    assert run.git_commit() == head + "-dirty"
