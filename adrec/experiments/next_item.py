@@ -96,7 +96,8 @@ def train(model_name: str, framework: str, task: sq.SequenceTask, cfg: dict, *, 
         evaluate = _evaluator(task, lambda m, h: nn_seq.score_fn(m, h, device=device), maxlen, k, every, epochs, done)
         history = fit(model, nn_seq.next_item_train_loss,
                       nn_seq.next_item_batches(task.train, rated, maxlen, cfg["batch_size"]),
-                      epochs=epochs, lr=cfg["lr"], adam_beta2=cfg.get("adam_beta2", 0.999), device=device, evaluate=evaluate, seed=seed,
+                      epochs=epochs, lr=cfg["lr"], adam_beta2=cfg.get("adam_beta2", 0.999), device=device,
+                      evaluate=evaluate, seed=seed,
                       checkpoint=checkpoint, progress=progress, desc=f"{model_name} (torch)")
     else:
         import keras
