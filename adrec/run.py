@@ -82,6 +82,7 @@ class Run:
     settings: dict
     environment: dict
     started: float = field(default_factory=time.time)
+    commit: str | None = field(default_factory=git_commit)  # at the start: a long run outlives commits
 
     @property
     def out_dir(self) -> Path:
@@ -102,7 +103,7 @@ class Run:
             "profile": self.profile,
             "seed": self.seed,
             "settings": self.settings,
-            "git_commit": git_commit(),
+            "git_commit": self.commit,
             "device": self.environment["device"],
             "device_name": self.environment["device_name"],
             "versions": {k: self.environment[k] for k in ("python", *env.REPORTED_PACKAGES)},

@@ -142,3 +142,7 @@ def test_git_commit_is_dirty_for_source_changes_only(tmp_path, monkeypatch):
     assert run.git_commit() == head
     (tmp_path / "adrec/model.py").write_text("1\n")
     assert run.git_commit() == head + "-dirty"
+    # a run keeps the commit it started from, even when the tree moves on before it records
+    r = run.Run(notebook="n", profile="quick", seed=0, device="cpu", settings={}, environment={})
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "next")
+    assert r.commit == head + "-dirty" and run.git_commit() not in (head, head + "-dirty")
