@@ -35,7 +35,6 @@ from adrec.data import load_advertisegen
 from common import fastest, machine, save
 
 
-
 def counting(model):
     """Wrap ``model.generate`` so that the tokens it generates are counted (``counter["tokens"]``)."""
     original, counter = model.generate, {"tokens": 0}

@@ -32,7 +32,6 @@ def examples(n):
     return split, u[:n], i[:n], y[:n]
 
 
-
 def worker(framework, n, device, repeats):
     from adrec import env
     dev = env.pick_device(device)

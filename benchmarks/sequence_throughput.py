@@ -56,7 +56,6 @@ def examples(n_users, maxlen):
     return train, data.rated()[:n_users], data.n_items
 
 
-
 def median_ms(call, n: int, budget_s: float) -> tuple[float, int]:
     """(median ms, calls made) of up to ``n`` calls after the warm-up, stopping once ``budget_s``
     seconds are spent (at least 10 calls)."""

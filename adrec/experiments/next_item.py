@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from ..data import sequences as sq
 from ..ranking import evaluate_sampled
 
@@ -81,6 +79,7 @@ def train(model_name: str, framework: str, task: sq.SequenceTask, cfg: dict, *, 
           seed: int = 0, device: str = "cpu", checkpoint=None, progress: bool = True):
     """Train one next-item model; returns ``(model, history, best_row(history))``."""
     maxlen, k, every = cfg["maxlen"], cfg.get("k", 10), cfg.get("eval_every", 1)
+    beta2 = cfg.get("adam_beta2", 0.999)  # the profile's; the fit loops' default for a bare cfg
     rated = task.data.rated()
     if framework == "torch":
         import torch
@@ -96,9 +95,8 @@ def train(model_name: str, framework: str, task: sq.SequenceTask, cfg: dict, *, 
         evaluate = _evaluator(task, lambda m, h: nn_seq.score_fn(m, h, device=device), maxlen, k, every, epochs, done)
         history = fit(model, nn_seq.next_item_train_loss,
                       nn_seq.next_item_batches(task.train, rated, maxlen, cfg["batch_size"]),
-                      epochs=epochs, lr=cfg["lr"], adam_beta2=cfg.get("adam_beta2", 0.999), device=device,
-                      evaluate=evaluate, seed=seed,
-                      checkpoint=checkpoint, progress=progress, desc=f"{model_name} (torch)")
+                      epochs=epochs, lr=cfg["lr"], adam_beta2=beta2, device=device, evaluate=evaluate,
+                      seed=seed, checkpoint=checkpoint, progress=progress, desc=f"{model_name} (torch)")
     else:
         import keras
 
@@ -109,9 +107,9 @@ def train(model_name: str, framework: str, task: sq.SequenceTask, cfg: dict, *, 
         model = build(model_name, framework, task.data.n_items, cfg)
         evaluate = _evaluator(task, nn_seq.score_fn, maxlen, k, every, epochs)
         history = fit(model, nn_seq.next_item_data(task.train, rated, maxlen), None, epochs=epochs,
-                      loss=nn_seq.next_item_loss, lr=cfg["lr"], adam_beta2=cfg.get("adam_beta2", 0.999),
-                      batch_size=cfg["batch_size"],
-                      evaluate=evaluate, seed=seed, progress=False, jit_compile=False)
+                      loss=nn_seq.next_item_loss, lr=cfg["lr"], adam_beta2=beta2,
+                      batch_size=cfg["batch_size"], evaluate=evaluate, seed=seed, progress=False,
+                      jit_compile=False)
     return model, history, best_row(history, k)
 
 
