@@ -268,19 +268,18 @@ for name, model in (("itempop", ItemPop(split.train)),
 # %%
 import torch
 
+from adrec.experiments import ncf as ncf_runs
 from adrec.torch_nn import scoring as tsc
-from adrec.torch_nn.train import fit as torch_fit
 
 seeds = [seed + k for k in range(cfg["n_seeds"])]
+# full profile: each (model, seed) checkpoints every epoch under results/full/02_dot_product_scoring/rows,
+# the files `python -m adrec.experiments.ncf` trains: rows trained there (or by an interrupted run) are reused
+rows_dir = run.out_dir / "rows" if profile == "full" else None
 histories, fitted = {}, {}
 
 
 def setting(key, name):
-    """cfg[key] for model ``name``: one value for every model, or a dict per model."""
-    value = cfg[key]
-    if not isinstance(value, dict):
-        return value
-    return value[name] if name in value else value[architecture(name)]
+    return ncf_runs.setting(cfg, key, name)
 
 
 def summarise(runs):
@@ -292,15 +291,8 @@ def summarise(runs):
 
 
 def pretrained_neumf(build, train, from_pretrained, seed, trained):
-    """NeuMF started from a GMF and an MLP of this seed: the run's own when they have NeuMF's size,
-    else trained here first (He et al. 2017 §3.4.1)."""
-    factors, parts = setting("factors", "neumf_pre"), []
-    for part in ("gmf", "mlp"):
-        if part in trained and setting("factors", part) == factors:
-            parts.append(trained[part])
-        else:
-            parts.append(build(part, seed, factors))
-            train(part, parts[-1], seed)
+    """NeuMF started from a GMF and an MLP of this seed (He et al. 2017 §3.4.1)."""
+    parts = ncf_runs.pretrained_parts(build, train, cfg, seed, trained)
     return from_pretrained(*parts, alpha=cfg["neumf_alpha"], reg=setting("reg", "neumf_pre"))
 
 
@@ -329,15 +321,11 @@ def train_all(names, build, train, from_pretrained, framework):
 
 
 def torch_model(name, seed, factors=None):
-    return tsc.build_model(architecture(name), split.n_users, split.n_items, factors or setting("factors", name),
-                           cfg["n_layers"], init_std=setting("init_std", name), seed=seed, reg=setting("reg", name))
+    return ncf_runs.build(name, split, cfg, seed, factors)
 
 
 def torch_train(name, model, seed):
-    batches = tsc.pointwise_batches(split.train, setting("negatives", name), setting("batch_size", name))
-    return torch_fit(model, tsc.pointwise_loss, batches, epochs=setting("epochs", name), lr=setting("lr", name),
-                     optimizer=setting("optimizer", name), device=run.device, seed=seed, progress=False,
-                     desc=name, evaluate=lambda m: evaluate(tsc.score_fn(m, device=run.device)))
+    return ncf_runs.train(name, model, split, candidates, cfg, seed, device=run.device, rows_dir=rows_dir)
 
 
 train_all(cfg["models"], torch_model, torch_train, tsc.neumf_from_pretrained, "torch")

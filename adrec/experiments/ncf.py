@@ -1,0 +1,142 @@
+"""Notebook 02's trained rows in PyTorch: the dot product (mf_dot) and NCF's learned similarities
+(gmf, mlp, neumf, neumf_pre) on MovieLens-1M leave-one-out, each held-out item ranked among 99
+sampled negatives (He et al. 2017's protocol, :func:`adrec.ranking.evaluate_sampled`).
+
+The notebook and ``python -m adrec.experiments.ncf --model gmf --seed 0`` build and train through
+the same functions here, with the same profile settings. In the full profile every (model, seed)
+run checkpoints each epoch to ``results/full/02_dot_product_scoring/rows/<model>_torch_seed<s>.ckpt.pt``:
+an interrupted run resumes, and the notebook's full run picks up the rows trained beforehand
+(a finished checkpoint trains nothing more). ``--epochs N`` stops a row early (a CPU budget); its
+JSON says how many of the profile's epochs it had.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..ref.scoring import architecture
+
+MODELS = ("mf_dot", "gmf", "mlp", "neumf", "neumf_pre")
+NOTEBOOK = "02_dot_product_scoring"
+
+
+def setting(cfg: dict, key: str, name: str):
+    """cfg[key] for model ``name``: one value for every model, or a dict per model (a variant such
+    as neumf_pre falls back to its architecture's entry)."""
+    value = cfg[key]
+    if not isinstance(value, dict):
+        return value
+    return value[name] if name in value else value[architecture(name)]
+
+
+def load_task(cfg: dict, eval_seed: int = 0):
+    """``(split, candidates)``: the profile's users of MovieLens-1M leave-one-out and, per user, the
+    held-out item followed by ``n_eval_negatives`` items never rated (drawn with ``eval_seed``)."""
+    from ..data import ncf
+    from ..ranking import sample_candidates
+
+    split = ncf.subset_users(ncf.load_loo(cfg["dataset"]), cfg["n_users"], seed=cfg["subset_seed"])
+    return split, sample_candidates(split.rated(), split.test_items, cfg["n_eval_negatives"], seed=eval_seed)
+
+
+def build(name: str, split, cfg: dict, seed: int, factors: int | None = None):
+    """A fresh PyTorch model ``name`` (``factors``: override the profile's size)."""
+    from ..torch_nn import scoring as tsc
+
+    if name not in MODELS:
+        raise ValueError(f"unknown NCF model {name!r}; choose one of {', '.join(MODELS)}")
+    return tsc.build_model(architecture(name), split.n_users, split.n_items, factors or setting(cfg, "factors", name),
+                           cfg["n_layers"], init_std=setting(cfg, "init_std", name), seed=seed,
+                           reg=setting(cfg, "reg", name))
+
+
+def checkpoint_path(rows_dir: Path | None, name: str, seed: int) -> Path | None:
+    return None if rows_dir is None else Path(rows_dir) / f"{name}_torch_seed{seed}.ckpt.pt"
+
+
+def train(name: str, model, split, candidates, cfg: dict, seed: int, *, device: str = "cpu",
+          rows_dir: Path | None = None, epochs: int | None = None, progress: bool = False):
+    """Train ``model`` with the NCF recipe (pointwise BCE, fresh negatives each epoch) and evaluate
+    HR@k / NDCG@k after every epoch; returns the fit loop's history. With ``rows_dir`` the run
+    checkpoints every epoch there and resumes from what it finds."""
+    from ..ranking import evaluate_sampled
+    from ..torch_nn import scoring as tsc
+    from ..torch_nn.train import fit
+
+    batches = tsc.pointwise_batches(split.train, setting(cfg, "negatives", name), setting(cfg, "batch_size", name))
+    return fit(model, tsc.pointwise_loss, batches, epochs=epochs or setting(cfg, "epochs", name),
+               lr=setting(cfg, "lr", name), optimizer=setting(cfg, "optimizer", name), device=device, seed=seed,
+               progress=progress, desc=name, checkpoint=checkpoint_path(rows_dir, name, seed),
+               evaluate=lambda m: evaluate_sampled(tsc.score_fn(m, device=device), candidates, k=cfg["k"]))
+
+
+def pretrained_parts(build, train, cfg: dict, seed: int, trained: dict | None = None) -> tuple:
+    """The GMF and the MLP NeuMF starts from (He et al. 2017 §3.4.1): the run's own of this seed
+    (``trained``) when they have NeuMF's size, else ``build(part, seed, factors)`` and
+    ``train(part, model, seed)`` here. Framework-neutral: the notebook passes its Keras pair too."""
+    factors, parts = setting(cfg, "factors", "neumf_pre"), []
+    for part in ("gmf", "mlp"):
+        if trained and part in trained and setting(cfg, "factors", part) == factors:
+            parts.append(trained[part])
+        else:
+            parts.append(build(part, seed, factors))
+            train(part, parts[-1], seed)
+    return tuple(parts)
+
+
+def row(name: str, history, cfg: dict, epochs: int) -> dict:
+    """The metrics of a trained row: the last epoch's HR@k / NDCG@k (the notebook reports the last
+    epoch, no selection on the test users) and the best epoch for reference."""
+    k = cfg["k"]
+    frame = history.frame()
+    best = frame.loc[frame[f"hr@{k}"].idxmax()]
+    return {f"hr@{k}": float(history.last(f"hr@{k}")), f"ndcg@{k}": float(history.last(f"ndcg@{k}")),
+            "epochs": int(frame.epoch.iloc[-1]), "profile_epochs": int(setting(cfg, "epochs", name)),
+            f"best_hr@{k}": float(best[f"hr@{k}"]), "best_epoch": int(best.epoch),
+            "train_time_s": float(history.last("wall_time_s")), "requested_epochs": int(epochs)}
+
+
+def main(argv=None) -> None:
+    import argparse
+    import json
+
+    import torch
+
+    from .. import paths, profiles, run
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", choices=MODELS, required=True)
+    p.add_argument("--profile", choices=sorted(profiles.PROFILES[NOTEBOOK]), default="full")
+    p.add_argument("--epochs", type=int, default=None, help="default: the profile's (fewer: a budget)")
+    p.add_argument("--seed", type=int, default=0, help="the model's seed (weights and negatives)")
+    p.add_argument("--eval-seed", type=int, default=0, help="seed of the evaluation candidates (the notebook's)")
+    p.add_argument("--device", default="auto")
+    a = p.parse_args(argv)
+    nb = run.start(NOTEBOOK, profile=a.profile, seed=a.seed, device=a.device)
+    if nb.device == "cpu":
+        torch.set_num_threads(1)  # small batches: a second thread only adds synchronisation (measured)
+    cfg = nb.settings
+    epochs = a.epochs or setting(cfg, "epochs", a.model)
+    out = paths.results_dir() / a.profile / NOTEBOOK / "rows"
+    out.mkdir(parents=True, exist_ok=True)
+    split, candidates = load_task(cfg, a.eval_seed)
+    kw = {"device": nb.device, "rows_dir": out, "progress": True}
+    if a.model == "neumf_pre":
+        from ..torch_nn import scoring as tsc
+
+        gmf, mlp = pretrained_parts(lambda n, s, f: build(n, split, cfg, s, f),
+                                    lambda n, m, s: train(n, m, split, candidates, cfg, s, **kw), cfg, a.seed)
+        model = tsc.neumf_from_pretrained(gmf, mlp, alpha=cfg["neumf_alpha"], reg=setting(cfg, "reg", "neumf_pre"))
+    else:
+        model = build(a.model, split, cfg, a.seed)
+    history = train(a.model, model, split, candidates, cfg, a.seed, epochs=epochs, **kw)
+    metrics = row(a.model, history, cfg, epochs)
+    stem = f"{a.model}_torch_seed{a.seed}"
+    result = {"model": a.model, "framework": "torch", "seed": a.seed, "eval_seed": a.eval_seed,
+              "metrics": metrics, "history": history.rows,
+              "provenance": {**nb.provenance(), "epochs": epochs}}
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({"row": stem, **metrics}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""adrec.experiments.ncf: the rows notebook 02 and ``python -m adrec.experiments.ncf`` share — a run
+stopped part-way resumes to the uninterrupted result, a finished checkpoint trains nothing more,
+NeuMF's pre-training reuses the run's own GMF and MLP, and settings resolve per model."""
+import numpy as np
+import pytest
+
+from adrec.data.ncf import from_id_pairs
+from adrec.experiments import ncf as ncf_runs
+from adrec.ranking import sample_candidates
+
+CFG = {"factors": {"mf_dot": 8, "gmf": 8, "mlp": 8, "neumf": 8}, "n_layers": 2,
+       "reg": {"mf_dot": 0.001, "gmf": 0.0, "mlp": 0.0, "neumf": 0.0}, "init_std": 0.01,
+       "epochs": {"mf_dot": 4, "gmf": 4, "mlp": 4, "neumf": 4}, "negatives": 2, "lr": 0.01,
+       "batch_size": 64, "optimizer": {"mf_dot": "adam", "gmf": "adam", "mlp": "adam", "neumf": "adam",
+                                       "neumf_pre": "sgd"},
+       "neumf_alpha": 0.5, "n_eval_negatives": 9, "k": 3}
+
+
+def block_task(n_users=60, n_items=30, seed=0):
+    """Two user groups, each rating (most of) its own half of the items: learnable from ids."""
+    rng = np.random.default_rng(seed)
+    tu, ti, su, si = [], [], [], []
+    for u in range(n_users):
+        half = np.arange(n_items // 2) + (u % 2) * (n_items // 2)
+        items = rng.permutation(half)[:10]
+        tu += [u] * 9
+        ti += items[:9].tolist()
+        su.append(u)
+        si.append(items[9])
+    split = from_id_pairs(tu, ti, su, si, name="blocks")
+    return split, sample_candidates(split.rated(), split.test_items, CFG["n_eval_negatives"], seed=0)
+
+
+def test_settings_resolve_per_model_and_variant():
+    assert ncf_runs.setting(CFG, "factors", "neumf_pre") == 8  # falls back to its architecture
+    assert ncf_runs.setting(CFG, "optimizer", "neumf_pre") == "sgd"  # its own entry wins
+    assert ncf_runs.setting(CFG, "lr", "gmf") == 0.01  # one value for every model
+    with pytest.raises(ValueError, match="unknown NCF model 'bpr'"):
+        ncf_runs.build("bpr", block_task()[0], CFG, seed=0)
+
+
+def test_interrupted_row_resumes_and_a_finished_one_trains_nothing(tmp_path):
+    split, cands = block_task()
+    whole = ncf_runs.train("gmf", ncf_runs.build("gmf", split, CFG, 0), split, cands, CFG, 0)
+    ncf_runs.train("gmf", ncf_runs.build("gmf", split, CFG, 0), split, cands, CFG, 0, rows_dir=tmp_path, epochs=2)
+    assert ncf_runs.checkpoint_path(tmp_path, "gmf", 0).exists()
+    resumed = ncf_runs.train("gmf", ncf_runs.build("gmf", split, CFG, 0), split, cands, CFG, 0, rows_dir=tmp_path)
+    assert [r["epoch"] for r in resumed.rows] == [1, 2, 3, 4]
+    for key in ("train_loss", "hr@3", "ndcg@3"):
+        np.testing.assert_allclose(resumed.frame()[key], whole.frame()[key], rtol=1e-5)
+    again = ncf_runs.train("gmf", ncf_runs.build("gmf", split, CFG, 0), split, cands, CFG, 0, rows_dir=tmp_path)
+    assert again.rows == resumed.rows  # nothing trained: the same history, wall times included
+    row = ncf_runs.row("gmf", resumed, CFG, epochs=4)
+    assert (row["epochs"], row["profile_epochs"], row["hr@3"]) == (4, 4, resumed.last("hr@3"))
+    assert row["hr@3"] > 3 / 10 + 0.2  # well above chance (3 of 10 candidates)
+
+
+def test_pretraining_reuses_the_runs_own_parts_and_trains_missing_ones():
+    split, cands = block_task()
+    calls = []
+
+    def build(name, seed, factors):
+        return ncf_runs.build(name, split, CFG, seed, factors)
+
+    def train(name, model, seed):
+        calls.append(name)
+        return ncf_runs.train(name, model, split, cands, CFG, seed)
+
+    gmf = build("gmf", 0, 8)
+    parts = ncf_runs.pretrained_parts(build, train, CFG, 0, trained={"gmf": gmf})
+    assert parts[0] is gmf and calls == ["mlp"]
