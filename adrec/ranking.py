@@ -176,11 +176,12 @@ def popularity_embeddings(train):
 
 
 def full_ranking_evaluator(train, test, k: int = 20, every: int = 1, epochs: int | None = None,
-                           batch_size: int = 4096):
+                           batch_size: int = 4096, done: int = 0):
     """``evaluate(model)`` for the training loops of both frameworks: every ``every``-th call (and
     at call ``epochs``, the last) it ranks with ``model.embeddings()`` (a (user, item) pair of
-    arrays or tensors) and returns ``{"recall@k", "ndcg@k"}``; other calls return ``{}``."""
-    calls = [0]
+    arrays or tensors) and returns ``{"recall@k", "ndcg@k"}``; other calls return ``{}``. ``done``:
+    epochs a resumed run has already trained (its first call is epoch ``done + 1``)."""
+    calls = [done]
 
     def evaluate(model):
         calls[0] += 1

@@ -272,9 +272,10 @@ from adrec.experiments import ncf as ncf_runs
 from adrec.torch_nn import scoring as tsc
 
 seeds = [seed + k for k in range(cfg["n_seeds"])]
-# full profile: each (model, seed) checkpoints every epoch under results/full/02_dot_product_scoring/rows,
-# the files `python -m adrec.experiments.ncf` trains: rows trained there (or by an interrupted run) are reused
-rows_dir = run.out_dir / "rows" if profile == "full" else None
+# full profile on all users: each (model, seed) checkpoints every epoch under
+# results/full/02_dot_product_scoring/rows, the files `python -m adrec.experiments.ncf` trains: rows
+# trained there (or by an interrupted run) are reused, and a finished one trains nothing more
+rows_dir = ncf_runs.rows_dir(run.out_dir, seed) if profile == "full" and n_users is None else None
 histories, fitted = {}, {}
 
 

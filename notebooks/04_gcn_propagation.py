@@ -537,6 +537,7 @@ from adrec.keras_nn import gcn as kg
 from adrec.keras_nn.train import fit as keras_fit
 from adrec.ranking import evaluate_full_ranking, full_ranking_evaluator, popularity_embeddings
 from adrec.torch_nn import gcn as tg
+from adrec.torch_nn.train import checkpoint_epoch
 from adrec.torch_nn.train import fit as torch_fit
 
 if run.device == "cpu":
@@ -547,14 +548,23 @@ k = cfg["k"]
 adj_train = to_torch_sparse(adjacency[False])  # Â without self-loops (LightGCN's choice), float32
 
 
-def evaluator():
-    return full_ranking_evaluator(train, test, k=k, every=cfg["eval_every"], epochs=cfg["epochs"])
+# full profile: every PyTorch run checkpoints each epoch under results/full/04_gcn_propagation/rows,
+# so an interrupted run (hours on a CPU) resumes where it stopped
+rows_dir = run.out_dir / "rows" if profile == "full" else None
+if rows_dir is not None:
+    rows_dir.mkdir(parents=True, exist_ok=True)
 
 
-def train_torch(model, run_seed):
+def evaluator(done=0):
+    return full_ranking_evaluator(train, test, k=k, every=cfg["eval_every"], epochs=cfg["epochs"], done=done)
+
+
+def train_torch(name, model, run_seed):
+    data_tag = cfg["dataset"] if cfg["subgraph_users"] is None else f"{cfg['dataset']}_sub{cfg['subgraph_users']}seed{seed}"
+    checkpoint = None if rows_dir is None else rows_dir / f"{data_tag}_{name}_torch_seed{run_seed}.ckpt.pt"
     return torch_fit(model, tg.bpr_loss_fn(cfg["reg"]), tg.bpr_batches(train, cfg["batch_size"]),
-                     epochs=cfg["epochs"], lr=cfg["lr"], device=run.device, evaluate=evaluator(),
-                     seed=run_seed, progress=False)
+                     epochs=cfg["epochs"], lr=cfg["lr"], device=run.device, evaluate=evaluator(checkpoint_epoch(checkpoint)),
+                     seed=run_seed, progress=False, checkpoint=checkpoint)
 
 
 results, histories = {}, {}
@@ -562,19 +572,21 @@ t0 = time.perf_counter()
 results["itempop"] = evaluate_full_ranking(*popularity_embeddings(train), train, test, k=k)
 
 torch.manual_seed(seed)
-histories["mf"] = train_torch(tg.LightGCN(n_users, n_items, cfg["dim"], adj_train, n_layers=0), seed)
+histories["mf"] = train_torch("lightgcn_0layers", tg.LightGCN(n_users, n_items, cfg["dim"], adj_train, n_layers=0), seed)
 for name, run_seed in (("lightgcn", seed), ("lightgcn_seed+1", seed + 1)):
     torch.manual_seed(run_seed)
     model = tg.LightGCN(n_users, n_items, cfg["dim"], adj_train, n_layers=cfg["n_layers"])
-    histories[name] = train_torch(model, run_seed)
+    histories[name] = train_torch(f"lightgcn_{cfg['n_layers']}layers", model, run_seed)
 torch.manual_seed(seed)
-histories["gcn"] = train_torch(tg.GCN(n_users, n_items, cfg["dim"], adj_train, n_layers=cfg["gcn_layers"]), seed)
+histories["gcn"] = train_torch(f"gcn_{cfg['gcn_layers']}layers",
+                               tg.GCN(n_users, n_items, cfg["dim"], adj_train, n_layers=cfg["gcn_layers"]), seed)
 # LightGCN at other depths (same seed and settings): does over-smoothing show in the ranking quality?
 depth_histories = {0: histories["mf"], cfg["n_layers"]: histories["lightgcn"]}
 for depth in cfg["depth_sweep"]:
     if depth not in depth_histories:
         torch.manual_seed(seed)
-        depth_histories[depth] = train_torch(tg.LightGCN(n_users, n_items, cfg["dim"], adj_train, n_layers=depth), seed)
+        depth_histories[depth] = train_torch(f"lightgcn_{depth}layers",
+                                             tg.LightGCN(n_users, n_items, cfg["dim"], adj_train, n_layers=depth), seed)
 depth_histories = dict(sorted(depth_histories.items()))
 print(f"PyTorch runs: {time.perf_counter() - t0:.1f} s")
 

@@ -250,3 +250,8 @@ def test_full_ranking_evaluator_evaluates_every_n_calls_and_the_last():
     assert [bool(g) for g in got] == [False, True, False, True, True]
     assert got[1] == pytest.approx(want) and got[4] == pytest.approx(want)
     assert 0 < want["recall@5"] < 1
+    # a run resumed after 3 epochs: its first call is epoch 4 (evaluated), then 5 (the last)
+    resumed = full_ranking_evaluator(train, test, k=5, every=2, epochs=5, done=3)
+    assert [bool(resumed(Model())) for _ in range(2)] == [True, True]
+    resumed = full_ranking_evaluator(train, test, k=5, every=4, epochs=9, done=2)
+    assert [bool(resumed(Model())) for _ in range(3)] == [False, True, False]

@@ -69,3 +69,15 @@ def test_pretraining_reuses_the_runs_own_parts_and_trains_missing_ones():
     gmf = build("gmf", 0, 8)
     parts = ncf_runs.pretrained_parts(build, train, CFG, 0, trained={"gmf": gmf})
     assert parts[0] is gmf and calls == ["mlp"]
+
+
+def test_checkpoint_epoch_and_rows_dirs(tmp_path):
+    from adrec.torch_nn.train import checkpoint_epoch
+
+    split, cands = block_task()
+    path = ncf_runs.checkpoint_path(tmp_path, "mf_dot", 3)
+    assert checkpoint_epoch(path) == 0 and checkpoint_epoch(None) == 0
+    ncf_runs.train("mf_dot", ncf_runs.build("mf_dot", split, CFG, 3), split, cands, CFG, 3, rows_dir=tmp_path, epochs=2)
+    assert checkpoint_epoch(path) == 2 and path.name == "mf_dot_torch_seed3.ckpt.pt"
+    assert not list(tmp_path.glob("*.tmp"))  # saved through a temporary file, then renamed
+    assert ncf_runs.rows_dir(tmp_path).name == "rows" and ncf_runs.rows_dir(tmp_path, 2).name == "rows_eval_seed2"

@@ -49,6 +49,12 @@ def build(name: str, split, cfg: dict, seed: int, factors: int | None = None):
                            reg=setting(cfg, "reg", name))
 
 
+def rows_dir(notebook_dir: Path, eval_seed: int = 0) -> Path:
+    """Where the rows of a full run live: ``rows`` for the notebook's default evaluation candidates
+    (seed 0), ``rows_eval_seed<s>`` for others (a row's history holds the metrics on its candidates)."""
+    return Path(notebook_dir) / ("rows" if eval_seed == 0 else f"rows_eval_seed{eval_seed}")
+
+
 def checkpoint_path(rows_dir: Path | None, name: str, seed: int) -> Path | None:
     return None if rows_dir is None else Path(rows_dir) / f"{name}_torch_seed{seed}.ckpt.pt"
 
@@ -116,7 +122,7 @@ def main(argv=None) -> None:
         torch.set_num_threads(1)  # small batches: a second thread only adds synchronisation (measured)
     cfg = nb.settings
     epochs = a.epochs or setting(cfg, "epochs", a.model)
-    out = paths.results_dir() / a.profile / NOTEBOOK / "rows"
+    out = rows_dir(paths.results_dir() / a.profile / NOTEBOOK, a.eval_seed)
     out.mkdir(parents=True, exist_ok=True)
     split, candidates = load_task(cfg, a.eval_seed)
     kw = {"device": nb.device, "rows_dir": out, "progress": True}

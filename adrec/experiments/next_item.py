@@ -14,7 +14,6 @@ interrupted run resumes.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 from ..data import sequences as sq
 from ..ranking import evaluate_sampled
@@ -85,13 +84,11 @@ def train(model_name: str, framework: str, task: sq.SequenceTask, cfg: dict, *, 
         import torch
 
         from ..torch_nn import sequence as nn_seq
-        from ..torch_nn.train import fit
+        from ..torch_nn.train import checkpoint_epoch, fit
 
         torch.manual_seed(seed)
         model = build(model_name, framework, task.data.n_items, cfg)
-        done = 0  # epochs already in the checkpoint: the evaluation schedule continues from there
-        if checkpoint is not None and Path(checkpoint).exists():
-            done = int(torch.load(checkpoint, map_location="cpu", weights_only=True)["epoch"])
+        done = checkpoint_epoch(checkpoint)  # the evaluation schedule continues from there
         evaluate = _evaluator(task, lambda m, h: nn_seq.score_fn(m, h, device=device), maxlen, k, every, epochs, done)
         history = fit(model, nn_seq.next_item_train_loss,
                       nn_seq.next_item_batches(task.train, rated, maxlen, cfg["batch_size"]),

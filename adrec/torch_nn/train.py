@@ -66,12 +66,22 @@ def fit(model, loss_fn, batches, *, epochs: int, lr: float = 1e-3, weight_decay:
         bar.set_postfix({k: round(v, 4) for k, v in row.items() if k != "epoch"})
         if checkpoint is not None:
             keys = sorted(set().union(*history.rows))  # every metric, also those only some epochs have
+            partial = Path(checkpoint).with_name(Path(checkpoint).name + ".tmp")
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
                         "history_keys": keys,
                         "history_rows": torch.tensor([[r.get(k, float("nan")) for k in keys] for r in history.rows],
                                                      dtype=torch.float64)},
-                       Path(checkpoint))
+                       partial)
+            partial.replace(checkpoint)  # a run killed while saving keeps the previous epoch's file
     return history
+
+
+def checkpoint_epoch(checkpoint) -> int:
+    """The number of epochs a ``fit`` checkpoint holds (0 when there is none): evaluators that run
+    every few epochs continue their schedule from there."""
+    if checkpoint is None or not Path(checkpoint).exists():
+        return 0
+    return int(torch.load(checkpoint, map_location="cpu", weights_only=True)["epoch"])
 
 
 @torch.no_grad()
