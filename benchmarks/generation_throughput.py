@@ -6,7 +6,7 @@ Everything goes through :mod:`adrec.textgen`: AdvertiseGen's registered training
 (``--train-rows``, default the profile's) give the character tokenizer exactly as notebook 06
 builds it (:meth:`CharTokenizer.from_texts` over content + summary, plus the interest-slot
 characters); :func:`build_model` makes the GPT-2 with the ``06_llm_ad_generation`` profile's shape
-(``--profile auto``: ``full`` = 4 layers, 256 wide, 4 heads on CUDA; ``quick`` = 2 layers, 64 wide,
+(``--profile auto``: ``full`` = 4 layers, 128 wide, 4 heads on CUDA; ``quick`` = 2 layers, 64 wide,
 2 heads on CPU), random-init weights (speed does not depend on them). Generation:
 :func:`generate` on the prompts of the first ``--prompts`` dev rows (ad requirement + the row's
 style tags, as notebook 06's reference prompts), one batch, greedy, ``--new-tokens`` new tokens;
