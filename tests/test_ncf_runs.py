@@ -43,7 +43,7 @@ def test_interrupted_row_resumes_and_a_finished_one_trains_nothing(tmp_path):
     split, cands = block_task()
     whole = ncf_runs.train("gmf", ncf_runs.build("gmf", split, CFG, 0), split, cands, CFG, 0)
     ncf_runs.train("gmf", ncf_runs.build("gmf", split, CFG, 0), split, cands, CFG, 0, rows_dir=tmp_path, epochs=2)
-    assert ncf_runs.checkpoint_path(tmp_path, "gmf", 0).exists()
+    assert ncf_runs.checkpoint_path(tmp_path, "gmf", 0, CFG).exists()
     resumed = ncf_runs.train("gmf", ncf_runs.build("gmf", split, CFG, 0), split, cands, CFG, 0, rows_dir=tmp_path)
     assert [r["epoch"] for r in resumed.rows] == [1, 2, 3, 4]
     for key in ("train_loss", "hr@3", "ndcg@3"):
@@ -75,9 +75,14 @@ def test_checkpoint_epoch_and_rows_dirs(tmp_path):
     from adrec.torch_nn.train import checkpoint_epoch
 
     split, cands = block_task()
-    path = ncf_runs.checkpoint_path(tmp_path, "mf_dot", 3)
+    path = ncf_runs.checkpoint_path(tmp_path, "mf_dot", 3, CFG)
     assert checkpoint_epoch(path) == 0 and checkpoint_epoch(None) == 0
     ncf_runs.train("mf_dot", ncf_runs.build("mf_dot", split, CFG, 3), split, cands, CFG, 3, rows_dir=tmp_path, epochs=2)
-    assert checkpoint_epoch(path) == 2 and path.name == "mf_dot_torch_seed3.ckpt.pt"
+    assert checkpoint_epoch(path) == 2 and path.name.startswith("mf_dot_torch_seed3_")
+    # another setting of the row is another checkpoint; another number of epochs is the same one
+    assert ncf_runs.checkpoint_path(tmp_path, "mf_dot", 3, {**CFG, "lr": 0.02}) != path
+    assert ncf_runs.checkpoint_path(tmp_path, "mf_dot", 3, {**CFG, "epochs": 99}) == path
+    assert ncf_runs.checkpoint_path(tmp_path, "gmf", 3, {**CFG, "reg": {**CFG["reg"], "mf_dot": 0.5}}) == \
+        ncf_runs.checkpoint_path(tmp_path, "gmf", 3, CFG)  # only gmf's own settings count
     assert not list(tmp_path.glob("*.tmp"))  # saved through a temporary file, then renamed
     assert ncf_runs.rows_dir(tmp_path).name == "rows" and ncf_runs.rows_dir(tmp_path, 2).name == "rows_eval_seed2"

@@ -4,8 +4,8 @@ sampled negatives (He et al. 2017's protocol, :func:`adrec.ranking.evaluate_samp
 
 The notebook and ``python -m adrec.experiments.ncf --model gmf --seed 0`` build and train through
 the same functions here, with the same profile settings. In the full profile every (model, seed)
-run checkpoints each epoch to ``results/full/02_dot_product_scoring/rows/<model>_torch_seed<s>.ckpt.pt``:
-an interrupted run resumes, and the notebook's full run picks up the rows trained beforehand
+run checkpoints each epoch to ``results/full/02_dot_product_scoring/rows/<model>_torch_seed<s>_<key>.ckpt.pt``
+(``key``: a hash of the settings the row depends on, epochs excepted): an interrupted run resumes, and the notebook's full run picks up the rows trained beforehand
 (a finished checkpoint trains nothing more). ``--epochs N`` stops a row early (a CPU budget); its
 JSON says how many of the profile's epochs it had.
 """
@@ -55,8 +55,25 @@ def rows_dir(notebook_dir: Path, eval_seed: int = 0) -> Path:
     return Path(notebook_dir) / ("rows" if eval_seed == 0 else f"rows_eval_seed{eval_seed}")
 
 
-def checkpoint_path(rows_dir: Path | None, name: str, seed: int) -> Path | None:
-    return None if rows_dir is None else Path(rows_dir) / f"{name}_torch_seed{seed}.ckpt.pt"
+# the settings a row's training depends on (the number of epochs is not one: a row goes on to more)
+ROW_SETTINGS = ("dataset", "n_users", "subset_seed", "n_layers", "factors", "reg", "init_std", "negatives", "lr",
+                "batch_size", "optimizer", "neumf_alpha", "n_eval_negatives", "k")
+
+
+def settings_key(cfg: dict, name: str) -> str:
+    """A short hash of the settings model ``name``'s row is trained and evaluated with, so a
+    checkpoint is only ever resumed under the settings that made it."""
+    import hashlib
+    import json
+
+    chosen = {key: setting(cfg, key, name) for key in ROW_SETTINGS if key in cfg}
+    return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def checkpoint_path(rows_dir: Path | None, name: str, seed: int, cfg: dict) -> Path | None:
+    if rows_dir is None:
+        return None
+    return Path(rows_dir) / f"{name}_torch_seed{seed}_{settings_key(cfg, name)}.ckpt.pt"
 
 
 def train(name: str, model, split, candidates, cfg: dict, seed: int, *, device: str = "cpu",
@@ -71,7 +88,7 @@ def train(name: str, model, split, candidates, cfg: dict, seed: int, *, device: 
     batches = tsc.pointwise_batches(split.train, setting(cfg, "negatives", name), setting(cfg, "batch_size", name))
     return fit(model, tsc.pointwise_loss, batches, epochs=epochs or setting(cfg, "epochs", name),
                lr=setting(cfg, "lr", name), optimizer=setting(cfg, "optimizer", name), device=device, seed=seed,
-               progress=progress, desc=name, checkpoint=checkpoint_path(rows_dir, name, seed),
+               progress=progress, desc=name, checkpoint=checkpoint_path(rows_dir, name, seed, cfg),
                evaluate=lambda m: evaluate_sampled(tsc.score_fn(m, device=device), candidates, k=cfg["k"]))
 
 
