@@ -8,6 +8,8 @@ work starts.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 
 PROFILE_NAMES = ("quick", "full")
 
@@ -157,6 +159,11 @@ def _check_value(key, value, notebook, profile):
             raise ProfileError(
                 f"{notebook}: setting {key}={value!r} is invalid for profile {profile!r}: it must be {need}."
             )
+
+
+def settings_hash(settings: dict) -> str:
+    """8 hex digits naming a set of settings (checkpoint names: resume only what the same settings made)."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
 def resolve(notebook: str, profile: str = "quick", **overrides) -> dict:

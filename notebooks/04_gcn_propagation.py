@@ -537,6 +537,7 @@ from adrec.keras_nn import gcn as kg
 from adrec.keras_nn.train import fit as keras_fit
 from adrec.ranking import evaluate_full_ranking, full_ranking_evaluator, popularity_embeddings
 from adrec.torch_nn import gcn as tg
+from adrec.profiles import settings_hash
 from adrec.torch_nn.train import checkpoint_epoch
 from adrec.torch_nn.train import fit as torch_fit
 
@@ -560,8 +561,10 @@ def evaluator(done=0):
 
 
 def train_torch(name, model, run_seed):
-    data_tag = cfg["dataset"] if cfg["subgraph_users"] is None else f"{cfg['dataset']}_sub{cfg['subgraph_users']}seed{seed}"
-    checkpoint = None if rows_dir is None else rows_dir / f"{data_tag}_{name}_torch_seed{run_seed}.ckpt.pt"
+    # the name carries the settings the run depends on (epochs excepted: a run may go on to more)
+    key = settings_hash({key: cfg[key] for key in ("dataset", "subgraph_users", "test_fraction", "dim",
+                                                  "batch_size", "lr", "reg", "eval_every", "k")} | {"seed": seed})
+    checkpoint = None if rows_dir is None else rows_dir / f"{name}_torch_seed{run_seed}_{key}.ckpt.pt"
     return torch_fit(model, tg.bpr_loss_fn(cfg["reg"]), tg.bpr_batches(train, cfg["batch_size"]),
                      epochs=cfg["epochs"], lr=cfg["lr"], device=run.device, evaluate=evaluator(checkpoint_epoch(checkpoint)),
                      seed=run_seed, progress=False, checkpoint=checkpoint)

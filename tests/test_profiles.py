@@ -66,3 +66,9 @@ def test_list_settings_take_a_comma_separated_string_or_an_empty_list():
     assert resolve(nb, "full", keras_models=[])["keras_models"] == []  # PyTorch only
     assert resolve(nb, "full", keras_models="")["keras_models"] == []
     assert resolve(nb, "quick")["n_seeds"] == 1 and resolve(nb, "full")["n_seeds"] == 3
+
+
+def test_settings_hash_names_settings_not_their_order():
+    a = profiles.settings_hash({"lr": 0.001, "dim": 64})
+    assert a == profiles.settings_hash({"dim": 64, "lr": 0.001}) and len(a) == 8
+    assert a != profiles.settings_hash({"lr": 0.002, "dim": 64})

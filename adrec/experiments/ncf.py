@@ -63,11 +63,9 @@ ROW_SETTINGS = ("dataset", "n_users", "subset_seed", "n_layers", "factors", "reg
 def settings_key(cfg: dict, name: str) -> str:
     """A short hash of the settings model ``name``'s row is trained and evaluated with, so a
     checkpoint is only ever resumed under the settings that made it."""
-    import hashlib
-    import json
+    from ..profiles import settings_hash
 
-    chosen = {key: setting(cfg, key, name) for key in ROW_SETTINGS if key in cfg}
-    return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:8]
+    return settings_hash({key: setting(cfg, key, name) for key in ROW_SETTINGS if key in cfg})
 
 
 def checkpoint_path(rows_dir: Path | None, name: str, seed: int, cfg: dict) -> Path | None:
