@@ -130,7 +130,7 @@ PROFILES: dict[str, dict[str, dict]] = {
                   "top_p": 0.9, "num_beams": 4, "gen_batch_size": 48, "coldstart_users": 1_000,
                   "cold_share": 0.1},
         "full": {"train_rows": 5_000, "eval_rows": None, "max_len": 256, "n_layer": 4, "n_embd": 128,
-                 "n_head": 4, "dropout": 0.1, "epochs": 6, "batch_size": 32, "lr": 0.001,
+                 "n_head": 4, "dropout": 0.1, "epochs": 10, "batch_size": 32, "lr": 0.001,
                  "n_users": 200, "max_new_tokens": 160, "decoding": "greedy", "temperature": 0.8,
                  "top_p": 0.9, "num_beams": 4, "gen_batch_size": 64, "coldstart_users": None,
                  "cold_share": 0.1},
