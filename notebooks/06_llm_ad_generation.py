@@ -156,6 +156,7 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
+from adrec.profiles import settings_hash
 from adrec.torch_nn.train import fit
 
 if model_name_or_path is not None:
@@ -169,7 +170,10 @@ n_tokens = sum(len(e[0]) for e in train_ex)
 print(f"GPT-2: {cfg['n_layer']} layers, width {cfg['n_embd']}, {tg.n_parameters(model):,} parameters; "
       f"{n_tokens:,} training tokens per epoch")
 # the full profile's run is long on a CPU: it checkpoints every epoch and an interrupted run resumes
-checkpoint = run.out_dir / "lm.ckpt.pt" if profile == "full" else None
+# (the file is named by the settings training depends on, epochs excepted: a run may go on to more)
+train_settings = {key: cfg[key] for key in ("train_rows", "max_len", "n_layer", "n_embd", "n_head", "dropout",
+                                            "batch_size", "lr")} | {"seed": seed}
+checkpoint = run.out_dir / f"lm_{settings_hash(train_settings)}.ckpt.pt" if profile == "full" else None
 history = fit(model, tg.lm_loss, tg.lm_batches(train_ex, cfg["batch_size"]), epochs=cfg["epochs"], lr=cfg["lr"],
               optimizer="adamw", device=run.device, seed=seed, progress=False, checkpoint=checkpoint,
               evaluate=lambda m: {"valid_loss": tg.lm_eval_loss(m, valid_ex, device=run.device)})
