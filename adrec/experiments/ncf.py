@@ -4,9 +4,10 @@ sampled negatives (He et al. 2017's protocol, :func:`adrec.ranking.evaluate_samp
 
 The notebook and ``python -m adrec.experiments.ncf --model gmf --seed 0`` build and train through
 the same functions here, with the same profile settings. In the full profile every (model, seed)
-run checkpoints each epoch to ``results/full/02_dot_product_scoring/rows/<model>_torch_seed<s>_<key>.ckpt.pt``
-(``key``: a hash of the settings the row depends on, epochs excepted): an interrupted run resumes, and the notebook's full run picks up the rows trained beforehand
-(a finished checkpoint trains nothing more). ``--epochs N`` stops a row early (a CPU budget); its
+run checkpoints each epoch to
+``results/full/02_dot_product_scoring/rows/<model>_torch_seed<s>_<key>.ckpt.pt`` (``key``: a hash of
+the settings the row depends on, epochs excepted): an interrupted run resumes, and the notebook's
+full run picks up the rows trained beforehand (a finished checkpoint trains nothing more). ``--epochs N`` stops a row early (a CPU budget); its
 JSON says how many of the profile's epochs it had.
 """
 from __future__ import annotations
