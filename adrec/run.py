@@ -89,7 +89,11 @@ class Run:
         return paths.results_dir() / self.profile / self.notebook
 
     def save_figure(self, fig, name: str, caption: str | None = None) -> Path:
-        """Save a matplotlib figure as ``figures/<name>.png`` (byte-stable: no timestamp metadata)."""
+        """Save a matplotlib figure as ``figures/<name>.png`` (byte-stable: no timestamp metadata);
+        outside the quick profile the name ends with ``_<profile>``, so a full run never overwrites
+        the figures the committed quick notebooks show."""
+        if self.profile != "quick" and not name.endswith(f"_{self.profile}"):
+            name = f"{name}_{self.profile}"
         target = paths.figures_dir() / f"{name}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(target, dpi=110, bbox_inches="tight", metadata={"Software": None})

@@ -72,3 +72,18 @@ def test_settings_hash_names_settings_not_their_order():
     a = profiles.settings_hash({"lr": 0.001, "dim": 64})
     assert a == profiles.settings_hash({"dim": 64, "lr": 0.001}) and len(a) == 8
     assert a != profiles.settings_hash({"lr": 0.002, "dim": 64})
+
+
+def test_figures_of_a_full_run_do_not_overwrite_the_quick_ones(tmp_path, monkeypatch):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from adrec.run import Run
+
+    monkeypatch.setenv("ADREC_FIGURES_DIR", str(tmp_path))
+    fig = plt.figure()
+    names = [Run(notebook="smoke", profile=p, seed=0, device="cpu", settings={}, environment={}).save_figure(fig, n).name
+             for p, n in (("quick", "curves"), ("full", "curves"), ("full", "curves_full"))]
+    plt.close(fig)
+    assert names == ["curves.png", "curves_full.png", "curves_full.png"]
