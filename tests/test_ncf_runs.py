@@ -55,6 +55,16 @@ def test_interrupted_row_resumes_and_a_finished_one_trains_nothing(tmp_path):
     assert row["hr@3"] > 3 / 10 + 0.2  # well above chance (3 of 10 candidates)
 
 
+def test_epoch_metrics_report_the_last_epoch_and_the_best_test_epoch():
+    from adrec.history import History
+
+    h = History()
+    for epoch, hr, ndcg in ((1, 0.60, 0.35), (2, 0.70, 0.41), (3, 0.70, 0.43), (4, 0.66, 0.40)):
+        h.add(epoch=epoch, train_loss=1.0 / epoch, wall_time_s=float(epoch), **{"hr@10": hr, "ndcg@10": ndcg})
+    got = ncf_runs.epoch_metrics(h, 10)
+    assert got == {"hr@10": 0.66, "ndcg@10": 0.40, "best_hr@10": 0.70, "best_ndcg@10": 0.41, "best_epoch": 2}
+
+
 def test_pretraining_reuses_the_runs_own_parts_and_trains_missing_ones():
     split, cands = block_task()
     calls = []
