@@ -299,18 +299,17 @@ def pretrained_neumf(build, train, from_pretrained, seed, trained):
 
 def train_all(names, build, train, from_pretrained, framework):
     """Train every model of ``names`` with every seed; results[...] gets the summary over seeds.
-    train_s of neumf_pre is its own training (plus GMF/MLP pre-training when trained here)."""
+    train_s is the fit loop's clock: the model's own training, epochs resumed from a checkpoint included."""
     suffix = "" if framework == "torch" else f"_{framework}"
     runs = {name: [] for name in names}
     for s in seeds:
         trained = {}
         for name in names:
-            t0 = time.perf_counter()
             model = (pretrained_neumf(build, train, from_pretrained, s, trained) if name == "neumf_pre"
                      else build(name, s))
             hist = train(name, model, s)
             trained[name] = model
-            runs[name].append({**ncf_runs.epoch_metrics(hist, cfg["k"]), "train_s": time.perf_counter() - t0})
+            runs[name].append({**ncf_runs.epoch_metrics(hist, cfg["k"]), "train_s": hist.last("wall_time_s")})
             if s == seeds[0]:
                 histories[name + suffix], fitted[name + suffix] = hist, model
     for name in names:
