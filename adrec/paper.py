@@ -6,7 +6,10 @@ Placeholders in the template:
   number (``METRIC`` is the dotted name, e.g. ``mf_dot.hr@10``);
 * ``{{diff PROFILE/NOTEBOOK/METRIC PUBLISHED}}``: our number minus a published one, signed;
 * ``{{table PROFILE/NOTEBOOK}}``: every metric the notebook recorded, as a Markdown table;
-* ``{{provenance PROFILE/NOTEBOOK}}``: one line of where and how the numbers were made.
+* ``{{provenance PROFILE/NOTEBOOK}}``: one line of where and how the numbers were made;
+* ``NOTEBOOK/rows/STEM`` in place of ``NOTEBOOK``: one trained row of a full run, read from
+  ``results/PROFILE/NOTEBOOK/rows/STEM.json`` (its ``metrics`` and ``provenance``), e.g.
+  ``{{value full/02_dot_product_scoring/rows/mf_dot_torch_seed0/hr@10}}``.
 
 A number not yet recorded renders as ``n/a (not run)``. ``make reproduce`` re-renders the paper;
 ``tests/test_paper.py`` fails when the committed ``paper/adrec.md`` differs from what the committed
@@ -30,6 +33,15 @@ def _load(results: Path, profile: str, notebook: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _load_row(results: Path, profile: str, notebook: str, stem: str) -> dict | None:
+    """A row file's metrics, with its provenance under "provenance" as a notebook's metrics.json has it."""
+    path = results / profile / notebook / "rows" / f"{stem}.json"
+    if not path.exists():
+        return None
+    row = json.loads(path.read_text())
+    return {**row["metrics"], "provenance": row.get("provenance", {})}
+
+
 def _fmt(value, spec: str | None) -> str:
     if spec:
         return format(value, spec)
@@ -44,7 +56,14 @@ def render(template: str, results: Path | None = None) -> str:
         parts = ref.split("/", 2)
         if len(parts) < 2:
             raise ValueError(f"bad paper placeholder {match.group(0)!r}: want PROFILE/NOTEBOOK[/METRIC]")
-        data = _load(results, parts[0], parts[1])
+        if len(parts) == 3 and parts[2].startswith("rows/"):  # PROFILE/NOTEBOOK/rows/STEM[/METRIC]
+            row_ref = parts[2].split("/", 2)
+            if len(row_ref) < 2 or not row_ref[1]:
+                raise ValueError(f"bad paper placeholder {match.group(0)!r}: want PROFILE/NOTEBOOK/rows/STEM[/METRIC]")
+            data = _load_row(results, parts[0], parts[1], row_ref[1])
+            parts = parts[:2] + row_ref[2:]
+        else:
+            data = _load(results, parts[0], parts[1])
         if data is None:
             return MISSING
         provenance = data.pop("provenance", {})

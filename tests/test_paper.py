@@ -27,3 +27,19 @@ def test_render_values_diffs_tables_and_missing(tmp_path):
     out = paper.render(text, tmp_path)
     assert out.startswith("a 0.732 b +0.0022 c n/a (not run) d n/a (not run)\n")
     assert "| `mf.hr@10` | 0.7316 |" in out and "| `n` | 3 |" in out
+
+
+def test_render_reads_one_row_file_of_a_full_run(tmp_path):
+    d = tmp_path / "full" / "02_x" / "rows"
+    d.mkdir(parents=True)
+    (d / "mf_dot_torch_seed0.json").write_text(json.dumps({
+        "model": "mf_dot", "metrics": {"hr@10": 0.7301, "epochs": 256}, "history": [],
+        "provenance": {"profile": "full", "seed": 0, "device_name": "CPU", "wall_time_s": 12.5}}))
+    text = ("{{value full/02_x/rows/mf_dot_torch_seed0/hr@10|.3f}} {{diff full/02_x/rows/mf_dot_torch_seed0/hr@10 0.7294}} "
+            "{{value full/02_x/rows/mf_dot_torch_seed0/epochs}} {{value full/02_x/rows/gmf_torch_seed0/hr@10}} "
+            "{{provenance full/02_x/rows/mf_dot_torch_seed0}}")
+    out = paper.render(text, tmp_path)
+    assert out.startswith("0.730 +0.0007 256 n/a (not run) full profile, seed 0, CPU,")
+    assert out.endswith("12.5 s")
+    with pytest.raises(ValueError, match="rows/STEM"):
+        paper.render("{{value full/02_x/rows/}}", tmp_path)

@@ -139,9 +139,9 @@ def main(argv=None) -> None:
     p.add_argument("--device", default="auto")
     a = p.parse_args(argv)
     nb = run.start(NOTEBOOK, profile=a.profile, seed=a.seed, device=a.device)
-    if nb.device == "cpu":
-        torch.set_num_threads(1)  # small batches: a second thread only adds synchronisation (measured)
     cfg = nb.settings
+    if nb.device == "cpu" and setting(cfg, "batch_size", a.model) < 2_048:
+        torch.set_num_threads(1)  # batches of 256: a second thread only adds synchronisation (measured)
     epochs = a.epochs or setting(cfg, "epochs", a.model)
     out = rows_dir(paths.results_dir() / a.profile / NOTEBOOK, a.eval_seed)
     out.mkdir(parents=True, exist_ok=True)
