@@ -96,3 +96,20 @@ def test_checkpoint_epoch_and_rows_dirs(tmp_path):
         ncf_runs.checkpoint_path(tmp_path, "gmf", 3, CFG)  # only gmf's own settings count
     assert not list(tmp_path.glob("*.tmp"))  # saved through a temporary file, then renamed
     assert ncf_runs.rows_dir(tmp_path).name == "rows" and ncf_runs.rows_dir(tmp_path, 2).name == "rows_eval_seed2"
+
+
+def test_plot_rows_draws_each_rows_history(tmp_path):
+    import json
+
+    for stem, hr in (("a", [0.4, 0.6]), ("b", [0.5, 0.55])):
+        (tmp_path / f"{stem}.json").write_text(json.dumps({"history": [
+            {"epoch": e + 1, "hr@10": h, "ndcg@10": h / 2} for e, h in enumerate(hr)]}))
+    fig = ncf_runs.plot_rows([tmp_path / "a.json", tmp_path / "b.json"], published={"hr@10": 0.7294})
+    hr_ax, ndcg_ax = fig.axes
+    lines = {line.get_label(): line for line in hr_ax.get_lines()}
+    assert list(lines["a"].get_ydata()) == [0.4, 0.6] and list(lines["b"].get_xdata()) == [1, 2]
+    assert list(lines["published 0.7294"].get_ydata()) == [0.7294, 0.7294]
+    assert [list(line.get_ydata()) for line in ndcg_ax.get_lines()] == [[0.2, 0.3], [0.25, 0.275]]
+    out = tmp_path / "f.png"
+    ncf_runs.main(["--plot", str(tmp_path / "a.json"), "--figure", str(out)])
+    assert out.stat().st_size > 1000
