@@ -26,6 +26,14 @@ from . import data, env, paths, profiles
 _OUTPUTS = (":!notebooks/*.ipynb", ":!results", ":!figures", ":!paper/adrec.md")
 
 
+def save_png(fig, target) -> Path:
+    """Write a matplotlib figure as a byte-stable PNG (no timestamp metadata), the one way figures are saved."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(target, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    return target
+
+
 def git_commit() -> str | None:
     """HEAD's commit, with ``-dirty`` when tracked source files differ from it."""
     try:
@@ -94,9 +102,7 @@ class Run:
         the figures the committed quick notebooks show."""
         if self.profile != "quick" and not name.endswith(f"_{self.profile}"):
             name = f"{name}_{self.profile}"
-        target = paths.figures_dir() / f"{name}.png"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(target, dpi=110, bbox_inches="tight", metadata={"Software": None})
+        target = save_png(fig, paths.figures_dir() / f"{name}.png")
         if caption:
             print(f"Figure {target.name}: {caption}")
         return target

@@ -39,7 +39,6 @@ def test_keep_top_k_keeps_the_largest_per_row():
         np.testing.assert_array_equal(row[row > 0], full[row > 0])
 
 
-
 def test_keep_top_k_breaks_ties_towards_the_lower_column():
     # row 0: five entries tie at 0.5 for the last two places; row 1: all equal
     S = np.array([[0.9, 0.5, 0.1, 0.5, 0.5, 0.5, 0.5],
@@ -47,6 +46,7 @@ def test_keep_top_k_breaks_ties_towards_the_lower_column():
     K = keep_top_k(S, 3).toarray()
     assert list(np.flatnonzero(K[0])) == [0, 1, 3]
     assert list(np.flatnonzero(K[1])) == [0, 1, 2]
+
 
 def _brute_cosine(X):
     """Cosine similarity of the rows of a 0/1 matrix by explicit loops, zero diagonal."""

@@ -170,8 +170,7 @@ def main(argv=None) -> None:
         if not a.figure:
             p.error("--plot needs --figure")
         published = dict(zip(("hr@10", "ndcg@10"), a.published)) if a.published else None
-        plot_rows(a.plot, published=published).savefig(a.figure, dpi=110, bbox_inches="tight",
-                                                       metadata={"Software": None})
+        run.save_png(plot_rows(a.plot, published=published), a.figure)
         print(f"wrote {a.figure}")
         return
     if a.model is None:
