@@ -5,6 +5,8 @@ Placeholders in the template:
 * ``{{value PROFILE/NOTEBOOK/METRIC}}`` or ``{{value PROFILE/NOTEBOOK/METRIC|.4f}}``: one recorded
   number (``METRIC`` is the dotted name, e.g. ``mf_dot.hr@10``);
 * ``{{diff PROFILE/NOTEBOOK/METRIC PUBLISHED}}``: our number minus a published one, signed;
+* ``{{reldiff PROFILE/NOTEBOOK/METRIC PUBLISHED}}``: the same difference relative to the published
+  number, in per cent, signed (``|.1f`` by default);
 * ``{{table PROFILE/NOTEBOOK}}``: every metric the notebook recorded, as a Markdown table;
 * ``{{provenance PROFILE/NOTEBOOK}}``: one line of where and how the numbers were made;
 * ``NOTEBOOK/rows/STEM`` in place of ``NOTEBOOK``: one trained row of a full run, read from
@@ -24,7 +26,7 @@ from pathlib import Path
 from . import paths
 from .run import flatten
 
-PLACEHOLDER = re.compile(r"\{\{\s*(value|diff|table|provenance)\s+([^}|\s]+)(?:\s+([-+0-9.eE]+))?(?:\|([^}]*))?\s*\}\}")
+PLACEHOLDER = re.compile(r"\{\{\s*(value|diff|reldiff|table|provenance)\s+([^}|\s]+)(?:\s+([-+0-9.eE]+))?(?:\|([^}]*))?\s*\}\}")
 MISSING = "n/a (not run)"
 
 
@@ -82,9 +84,11 @@ def render(template: str, results: Path | None = None) -> str:
         if parts[2] not in flat:
             return MISSING
         value = flat[parts[2]]
-        if kind == "diff":
+        if kind in ("diff", "reldiff"):
             if published is None:
-                raise ValueError(f"{match.group(0)!r}: diff needs a published value")
+                raise ValueError(f"{match.group(0)!r}: {kind} needs a published value")
+            if kind == "reldiff":
+                return format(100 * (value / float(published) - 1), "+" + (spec or ".1f")) + " %"
             return format(value - float(published), "+" + (spec or ".4f"))
         return _fmt(value, spec)
 

@@ -101,7 +101,7 @@ PROFILES: dict[str, dict[str, dict]] = {
                   "depth_sweep": [1, 2, 4]},
         "full": {"dataset": "gowalla", "test_fraction": 0.2, "subgraph_users": None,
                  "n_layers": 3, "gcn_layers": 2, "dim": 64, "epochs": 1_000, "batch_size": 2_048,
-                 "lr": 0.001, "reg": 1e-4, "eval_every": 20, "k": 20, "smoothing_layers": 64,
+                 "lr": 0.001, "reg": 1e-4, "eval_every": 10, "k": 20, "smoothing_layers": 64,
                  "depth_sweep": [1, 2, 4]},
     },
     "05_sequence_models": {  # document 002 §5.2-5.4, document 001 §1.2: LSTM two-tower, GRU4Rec, SASRec

@@ -127,7 +127,8 @@ print("verdict §4.2.1: corrected - the rule applies to the stacked node matrix 
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from adrec.data import load_gowalla, load_ml100k, sample_subgraph
+from adrec.data import load_gowalla
+from adrec.experiments import lightgcn as gcn_rows
 
 gowalla = load_gowalla()
 gstats = gowalla.stats()
@@ -137,17 +138,7 @@ for key, want in published.items():
     print(f"Gowalla {key:>8}: {gstats[key]:>7,}  (published {want:,})  ok")
 print(f"Gowalla density: {gstats['density']:.5f}; train + test = {gstats['n_train'] + gstats['n_test']:,}")
 
-if cfg["dataset"] == "ml-100k":
-    ratings = load_ml100k().ratings
-    pairs = Interactions.from_pairs(ratings.user - 1, ratings.item - 1, 943, 1682)
-    train, test = pairs.split_per_user(cfg["test_fraction"], seed=seed)
-    data_name = f"MovieLens-100K, per-user random {1 - cfg['test_fraction']:.0%}/{cfg['test_fraction']:.0%} split (seed {seed})"
-elif cfg["dataset"] == "gowalla":
-    split = gowalla if cfg["subgraph_users"] is None else sample_subgraph(gowalla, cfg["subgraph_users"], seed=seed)
-    train, test = split.train, split.test
-    data_name = "Gowalla, LightGCN split" + ("" if cfg["subgraph_users"] is None else f", {cfg['subgraph_users']:,}-user subgraph (seed {seed})")
-else:
-    raise ValueError(f"unknown dataset {cfg['dataset']!r}")
+train, test, data_name = gcn_rows.load_task(cfg, data_seed=seed)  # the row runner's loader
 n_users, n_items = train.n_users, train.n_items
 print(f"\ntraining data: {data_name}")
 print(f"users {n_users:,}, items {n_items:,}, train pairs {len(train):,}, test pairs {len(test):,}")
@@ -536,60 +527,45 @@ import keras
 from adrec.keras_nn import gcn as kg
 from adrec.keras_nn.train import fit as keras_fit
 from adrec.ranking import evaluate_full_ranking, full_ranking_evaluator, popularity_embeddings
-from adrec.torch_nn import gcn as tg
-from adrec.profiles import settings_hash
-from adrec.torch_nn.train import checkpoint_epoch
-from adrec.torch_nn.train import fit as torch_fit
 
-if run.device == "cpu":
+if run.device == "cpu" and cfg["dataset"] == "ml-100k":
     # each step here is a few small sparse products and gathers: on a shared 2-core CPU the OpenMP
-    # synchronisation of 2 threads made an epoch 3-4x slower than 1 thread (measured), so use 1
+    # synchronisation of 2 threads made an epoch 3-4x slower than 1 thread (measured); on Gowalla's
+    # graph the products are large and 2 threads are faster (0.22 vs 0.30 s per batch, measured)
     torch.set_num_threads(1)
 k = cfg["k"]
 adj_train = to_torch_sparse(adjacency[False])  # Â without self-loops (LightGCN's choice), float32
 
 
 # full profile: every PyTorch run checkpoints each epoch under results/full/04_gcn_propagation/rows,
-# so an interrupted run (hours on a CPU) resumes where it stopped
+# so an interrupted run (hours on a CPU) resumes where it stopped, and runs trained beforehand by
+# `python -m adrec.experiments.lightgcn` (the same functions and settings) are picked up
 rows_dir = run.out_dir / "rows" if profile == "full" else None
 if rows_dir is not None:
     rows_dir.mkdir(parents=True, exist_ok=True)
 
 
-def evaluator(done=0):
-    return full_ranking_evaluator(train, test, k=k, every=cfg["eval_every"], epochs=cfg["epochs"], done=done)
-
-
-def train_torch(name, model, run_seed):
-    # the name carries the settings the run depends on (epochs excepted: a run may go on to more)
-    key = settings_hash({key: cfg[key] for key in ("dataset", "subgraph_users", "test_fraction", "dim",
-                                                  "batch_size", "lr", "reg", "eval_every", "k")} | {"seed": seed})
-    checkpoint = None if rows_dir is None else rows_dir / f"{name}_torch_seed{run_seed}_{key}.ckpt.pt"
-    return torch_fit(model, tg.bpr_loss_fn(cfg["reg"]), tg.bpr_batches(train, cfg["batch_size"]),
-                     epochs=cfg["epochs"], lr=cfg["lr"], device=run.device, evaluate=evaluator(checkpoint_epoch(checkpoint)),
-                     seed=run_seed, progress=False, checkpoint=checkpoint)
+def train_torch(model_name, run_seed, layers=None):
+    # adrec.experiments.lightgcn: the model (initial vectors from torch.manual_seed(run_seed)), BPR,
+    # full-ranking evaluation every eval_every epochs, in the full profile a checkpoint per epoch
+    model = gcn_rows.build(model_name, n_users, n_items, adj_train, cfg, run_seed, layers)
+    return gcn_rows.train(gcn_rows.run_name(model_name, cfg, layers), model, train, test, cfg, run_seed,
+                          data_seed=seed, device=run.device, rows_dir=rows_dir)
 
 
 results, histories = {}, {}
 t0 = time.perf_counter()
 results["itempop"] = evaluate_full_ranking(*popularity_embeddings(train), train, test, k=k)
 
-torch.manual_seed(seed)
-histories["mf"] = train_torch("lightgcn_0layers", tg.LightGCN(n_users, n_items, cfg["dim"], adj_train, n_layers=0), seed)
-for name, run_seed in (("lightgcn", seed), ("lightgcn_seed+1", seed + 1)):
-    torch.manual_seed(run_seed)
-    model = tg.LightGCN(n_users, n_items, cfg["dim"], adj_train, n_layers=cfg["n_layers"])
-    histories[name] = train_torch(f"lightgcn_{cfg['n_layers']}layers", model, run_seed)
-torch.manual_seed(seed)
-histories["gcn"] = train_torch(f"gcn_{cfg['gcn_layers']}layers",
-                               tg.GCN(n_users, n_items, cfg["dim"], adj_train, n_layers=cfg["gcn_layers"]), seed)
+histories["mf"] = train_torch("mf", seed)
+histories["lightgcn"] = train_torch("lightgcn", seed)
+histories["lightgcn_seed+1"] = train_torch("lightgcn", seed + 1)
+histories["gcn"] = train_torch("gcn", seed)
 # LightGCN at other depths (same seed and settings): does over-smoothing show in the ranking quality?
 depth_histories = {0: histories["mf"], cfg["n_layers"]: histories["lightgcn"]}
 for depth in cfg["depth_sweep"]:
     if depth not in depth_histories:
-        torch.manual_seed(seed)
-        depth_histories[depth] = train_torch(f"lightgcn_{depth}layers",
-                                             tg.LightGCN(n_users, n_items, cfg["dim"], adj_train, n_layers=depth), seed)
+        depth_histories[depth] = train_torch("lightgcn", seed, layers=depth)
 depth_histories = dict(sorted(depth_histories.items()))
 print(f"PyTorch runs: {time.perf_counter() - t0:.1f} s")
 
@@ -608,8 +584,9 @@ keras.utils.set_random_seed(seed)
 keras_model = kg.LightGCN(n_users, n_items, cfg["dim"], adjacency[False], n_layers=cfg["n_layers"])
 histories["lightgcn_keras"] = keras_fit(
     keras_model, kg.bpr_epochs(train), None, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
-    loss=kg.BPRLoss(cfg["reg"]), lr=cfg["lr"], evaluate=evaluator(), seed=seed, shuffle=False,
-    progress=False, jit_compile=kg.recommended_jit_compile())
+    loss=kg.BPRLoss(cfg["reg"]), lr=cfg["lr"], seed=seed, shuffle=False, progress=False,
+    evaluate=full_ranking_evaluator(train, test, k=k, every=cfg["eval_every"], epochs=cfg["epochs"]),
+    jit_compile=kg.recommended_jit_compile())
 print(f"Keras run ({keras.backend.backend()} backend): {time.perf_counter() - t0:.1f} s")
 
 for name, hist in histories.items():

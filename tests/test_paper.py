@@ -23,9 +23,11 @@ def test_render_values_diffs_tables_and_missing(tmp_path):
     (d / "metrics.json").write_text(json.dumps({"mf": {"hr@10": 0.7316}, "n": 3,
                                                 "provenance": {"profile": "quick", "seed": 0}}))
     text = ("a {{value quick/02_x/mf.hr@10|.3f}} b {{diff quick/02_x/mf.hr@10 0.7294}} "
-            "c {{value quick/02_x/absent}} d {{value full/02_x/mf.hr@10}}\n{{table quick/02_x}}")
+            "c {{value quick/02_x/absent}} d {{value full/02_x/mf.hr@10}} "
+            "e {{reldiff quick/02_x/mf.hr@10 0.7294}} f {{reldiff quick/02_x/mf.hr@10 0.8|.0f}}\n{{table quick/02_x}}")
     out = paper.render(text, tmp_path)
-    assert out.startswith("a 0.732 b +0.0022 c n/a (not run) d n/a (not run)\n")
+    # relative: 0.7316 / 0.7294 - 1 = +0.30 %, 0.7316 / 0.8 - 1 = -8.55 %
+    assert out.startswith("a 0.732 b +0.0022 c n/a (not run) d n/a (not run) e +0.3 % f -9 %\n")
     assert "| `mf.hr@10` | 0.7316 |" in out and "| `n` | 3 |" in out
 
 
@@ -41,5 +43,7 @@ def test_render_reads_one_row_file_of_a_full_run(tmp_path):
     out = paper.render(text, tmp_path)
     assert out.startswith("0.730 +0.0007 256 n/a (not run) full profile, seed 0, CPU,")
     assert out.endswith("12.5 s")
+    with pytest.raises(ValueError, match="reldiff needs a published value"):
+        paper.render("{{reldiff full/02_x/rows/mf_dot_torch_seed0/hr@10}}", tmp_path)
     with pytest.raises(ValueError, match="rows/STEM"):
         paper.render("{{value full/02_x/rows/}}", tmp_path)
