@@ -90,3 +90,11 @@ def test_plot_rows_draws_metrics_by_epoch_and_by_wall_time(tmp_path):
     out = tmp_path / "f.png"
     gcn_runs.main(["--plot", str(tmp_path / "run.json"), "--figure", str(out)])
     assert out.stat().st_size > 1000
+
+
+def test_runner_refuses_missing_model_or_figure(capsys):
+    for argv, message in (([], "--model is required"), (["--plot", "a.json"], "--plot needs --figure"),
+                          (["--model", "ngcf"], "invalid choice: 'ngcf'")):
+        with pytest.raises(SystemExit):
+            gcn_runs.main(argv)
+        assert message in capsys.readouterr().err

@@ -16,6 +16,7 @@ from pathlib import Path
 
 MODELS = ("lightgcn", "gcn", "mf")
 NOTEBOOK = "04_gcn_propagation"
+PLOTTED = ("recall@20", "ndcg@20")  # what --plot draws
 # the settings a run depends on (the number of epochs is not one: a run goes on to more)
 RUN_SETTINGS = ("dataset", "subgraph_users", "test_fraction", "dim", "batch_size", "lr", "reg", "eval_every", "k")
 
@@ -120,60 +121,27 @@ def row(history, cfg: dict, epochs: int) -> dict:
 def plot_rows(row_files, k: int = 20, published: dict | None = None):
     """recall@k and ndcg@k of trained runs (their JSON files) by epoch and by training wall time,
     one line per file labelled with its stem; ``published`` values drawn as dashed lines."""
-    import json
+    from . import plot_rows as plot
 
-    import matplotlib.pyplot as plt
-
-    metrics = (f"recall@{k}", f"ndcg@{k}")
-    fig, axes = plt.subplots(2, 2, figsize=(10, 6.4))
-    for path in row_files:
-        history = [r for r in json.loads(Path(path).read_text())["history"] if metrics[0] in r]
-        for col, x in enumerate(("epoch", "wall_time_s")):
-            for ax, metric in zip(axes[:, col], metrics):
-                ax.plot([r[x] / (3600 if x == "wall_time_s" else 1) for r in history], [r[metric] for r in history],
-                        "o-", ms=3, label=Path(path).stem)
-    for col, xlabel in enumerate(("epoch", "training wall time (h, evaluation included)")):
-        for ax, metric in zip(axes[:, col], metrics):
-            if published and metric in published:
-                ax.axhline(published[metric], color="grey", linestyle="--", label=f"published {published[metric]}")
-            ax.set(xlabel=xlabel, ylabel=metric)
-            ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return plot(row_files, (f"recall@{k}", f"ndcg@{k}"), published, wall_time=True, marker="o")
 
 
 def main(argv=None) -> None:
-    import argparse
     import json
 
     import torch
 
-    from .. import paths, profiles, run
+    from .. import paths, run
+    from . import parse_row_args, row_runner_parser
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", choices=MODELS)
+    p = row_runner_parser(__doc__, MODELS, NOTEBOOK, PLOTTED, "figures/04_gowalla_rows_full.png")
     p.add_argument("--layers", type=int, default=None, help="default: the profile's depth of the model")
-    p.add_argument("--plot", nargs="+", metavar="ROW_JSON", help="instead of training: draw these runs' "
-                   "recall@20/ndcg@20 by epoch and by wall time into --figure")
-    p.add_argument("--figure", help="with --plot: the PNG to write (e.g. figures/04_lightgcn_rows_full.png)")
-    p.add_argument("--published", nargs=2, type=float, metavar=("RECALL", "NDCG"), help="with --plot: published values")
-    p.add_argument("--profile", choices=sorted(profiles.PROFILES[NOTEBOOK]), default="full")
-    p.add_argument("--epochs", type=int, default=None, help="default: the profile's (fewer: a budget)")
     p.add_argument("--seed", type=int, default=0, help="the model's seed (initial vectors and BPR samples)")
     p.add_argument("--data-seed", type=int, default=0, help="seed of the split / user sample (the notebook's seed)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
-    p.add_argument("--device", default="auto")
-    a = p.parse_args(argv)
-    if a.plot:
-        if not a.figure:
-            p.error("--plot needs --figure")
-        published = dict(zip(("recall@20", "ndcg@20"), a.published)) if a.published else None
-        run.save_png(plot_rows(a.plot, published=published), a.figure)
-        print(f"wrote {a.figure}")
+    a = parse_row_args(p, argv, plot_rows, PLOTTED)
+    if a is None:
         return
-    if a.model is None:
-        p.error("--model is required (or --plot)")
     nb = run.start(NOTEBOOK, profile=a.profile, seed=a.data_seed, device=a.device)
     cfg = nb.settings
     if a.threads:

@@ -18,6 +18,7 @@ from ..ref.scoring import architecture
 
 MODELS = ("mf_dot", "gmf", "mlp", "neumf", "neumf_pre")
 NOTEBOOK = "02_dot_product_scoring"
+PLOTTED = ("hr@10", "ndcg@10")  # what --plot draws
 
 
 def setting(cfg: dict, key: str, name: str):
@@ -125,56 +126,25 @@ def row(name: str, history, cfg: dict, epochs: int) -> dict:
 def plot_rows(row_files, k: int = 10, published: dict | None = None):
     """HR@k and NDCG@k by epoch of trained rows (their JSON files), one line per file, labelled
     with the file's stem; ``published``: {"hr@k": value, ...} drawn as dashed lines."""
-    import json
+    from . import plot_rows as plot
 
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for path in row_files:
-        history = json.loads(Path(path).read_text())["history"]
-        epochs = [r["epoch"] for r in history]
-        for ax, metric in zip(axes, (f"hr@{k}", f"ndcg@{k}")):
-            ax.plot(epochs, [r[metric] for r in history], label=Path(path).stem)
-    for ax, metric in zip(axes, (f"hr@{k}", f"ndcg@{k}")):
-        if published and metric in published:
-            ax.axhline(published[metric], color="grey", linestyle="--", label=f"published {published[metric]}")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric.upper())
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return plot(row_files, (f"hr@{k}", f"ndcg@{k}"), published)
 
 
 def main(argv=None) -> None:
-    import argparse
     import json
 
     import torch
 
-    from .. import paths, profiles, run
+    from .. import paths, run
+    from . import parse_row_args, row_runner_parser
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", choices=MODELS)
-    p.add_argument("--plot", nargs="+", metavar="ROW_JSON", help="instead of training: draw these rows' "
-                   "HR@10/NDCG@10 by epoch into --figure")
-    p.add_argument("--figure", help="with --plot: the PNG to write (e.g. figures/02_mf_dot_rows_full.png)")
-    p.add_argument("--published", nargs=2, type=float, metavar=("HR", "NDCG"), help="with --plot: published values")
-    p.add_argument("--profile", choices=sorted(profiles.PROFILES[NOTEBOOK]), default="full")
-    p.add_argument("--epochs", type=int, default=None, help="default: the profile's (fewer: a budget)")
+    p = row_runner_parser(__doc__, MODELS, NOTEBOOK, PLOTTED, "figures/02_mf_dot_rows_full.png")
     p.add_argument("--seed", type=int, default=0, help="the model's seed (weights and negatives)")
     p.add_argument("--eval-seed", type=int, default=0, help="seed of the evaluation candidates (the notebook's)")
-    p.add_argument("--device", default="auto")
-    a = p.parse_args(argv)
-    if a.plot:
-        if not a.figure:
-            p.error("--plot needs --figure")
-        published = dict(zip(("hr@10", "ndcg@10"), a.published)) if a.published else None
-        run.save_png(plot_rows(a.plot, published=published), a.figure)
-        print(f"wrote {a.figure}")
+    a = parse_row_args(p, argv, plot_rows, PLOTTED)
+    if a is None:
         return
-    if a.model is None:
-        p.error("--model is required (or --plot)")
     nb = run.start(NOTEBOOK, profile=a.profile, seed=a.seed, device=a.device)
     cfg = nb.settings
     if nb.device == "cpu" and setting(cfg, "batch_size", a.model) < 2_048:
