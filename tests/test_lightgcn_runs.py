@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from adrec.experiments import lightgcn as gcn_runs
+from adrec.experiments import row_provenance
 from adrec.graph import Interactions
 from adrec.history import History
 
@@ -56,6 +57,16 @@ def test_interrupted_run_resumes_and_a_finished_one_trains_nothing(tmp_path):
             np.testing.assert_allclose(resumed.rows[epoch - 1][key], whole.rows[epoch - 1][key], rtol=1e-5)
     again = gcn_runs.train("lightgcn_2layers", fresh(), train, test, CFG, 3, rows_dir=tmp_path)
     assert again.rows == resumed.rows  # nothing trained: the same history, wall times included
+    # the training time goes on across the resume, and a row's provenance reports it, not the last run's
+    walls = [r["wall_time_s"] for r in resumed.rows]
+    assert walls == sorted(walls) and walls[3] > walls[2] > 0
+
+    class Run:  # the part of adrec.run.Run a row's provenance reads
+        def provenance(self):
+            return {"seed": 3, "wall_time_s": 0.2}
+
+    prov = row_provenance(Run(), again, epochs=4)
+    assert prov == {"seed": 3, "wall_time_s": round(walls[3], 1), "invocation_s": 0.2, "epochs": 4}
     # another setting is another checkpoint; another number of epochs or another model seed's data is not
     path = gcn_runs.checkpoint_path(tmp_path, "lightgcn_2layers", 3, CFG)
     assert path.exists() and path.name.startswith("lightgcn_2layers_torch_seed3_")

@@ -47,3 +47,17 @@ def test_render_reads_one_row_file_of_a_full_run(tmp_path):
         paper.render("{{reldiff full/02_x/rows/mf_dot_torch_seed0/hr@10}}", tmp_path)
     with pytest.raises(ValueError, match="rows/STEM"):
         paper.render("{{value full/02_x/rows/}}", tmp_path)
+
+
+def test_spread_over_seed_rows_by_hand(tmp_path):
+    d = tmp_path / "full" / "02_x" / "rows"
+    d.mkdir(parents=True)
+    for seed, hr in [(0, 0.70), (1, 0.71), (2, 0.73)]:
+        (d / f"gmf_torch_seed{seed}.json").write_text(json.dumps({"metrics": {"best_hr@10": hr}}))
+    (d / "gmf_torch_seed0_other.json").write_text(json.dumps({"metrics": {"best_hr@10": 0.0}}))
+    # mean 0.7133; deviations -0.0133, -0.0033, +0.0167; sd = sqrt((1.778 + 0.111 + 2.778)e-4 / 2) = 0.01528
+    out = paper.render("{{spread full/02_x/rows/gmf_torch_seed[0-9]/best_hr@10|.4f}}", tmp_path)
+    assert out == "0.7133 ± 0.0153 (3 runs, 0.7000–0.7300)"
+    assert paper.render("{{spread full/02_x/rows/mlp_torch_seed[0-9]/best_hr@10}}", tmp_path) == paper.MISSING
+    with pytest.raises(ValueError, match="PATTERN/METRIC"):
+        paper.render("{{spread full/02_x/best_hr@10}}", tmp_path)

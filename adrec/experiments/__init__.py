@@ -99,6 +99,14 @@ def plot_rows(row_files, metrics: tuple, published: dict | None = None, wall_tim
     return fig
 
 
+def row_provenance(nb, history, **extra) -> dict:
+    """A trained row's provenance: the run's, with ``wall_time_s`` the training time its history holds
+    (summed over every resumed run of the row) and ``invocation_s`` the time of the run that wrote it."""
+    prov = nb.provenance()
+    return {**prov, "invocation_s": prov["wall_time_s"], "wall_time_s": round(float(history.last("wall_time_s")), 1),
+            **extra}
+
+
 def row_runner_parser(doc: str, models: tuple, notebook: str, plotted: tuple, example_figure: str):
     """The options every row runner has: ``--model``, ``--plot ROW_JSON ... --figure F
     [--published A B]``, ``--profile``, ``--epochs`` (fewer than the profile's: a budget), ``--device``."""

@@ -132,7 +132,7 @@ def main(argv=None) -> None:
     import torch
 
     from .. import paths, run
-    from . import parse_row_args, row_runner_parser
+    from . import parse_row_args, row_provenance, row_runner_parser
 
     p = row_runner_parser(__doc__, MODELS, NOTEBOOK, PLOTTED, "figures/04_gowalla_rows_full.png")
     p.add_argument("--layers", type=int, default=None, help="default: the profile's depth of the model")
@@ -160,7 +160,7 @@ def main(argv=None) -> None:
     stem = f"{name}_torch_seed{a.seed}"
     result = {"model": name, "framework": "torch", "seed": a.seed, "data_seed": a.data_seed, "dataset": data_name,
               "metrics": metrics, "history": history.rows,
-              "provenance": {**nb.provenance(), "epochs": epochs, "threads": torch.get_num_threads()}}
+              "provenance": row_provenance(nb, history, epochs=epochs, threads=torch.get_num_threads())}
     (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({"row": stem, **metrics}))
 

@@ -137,7 +137,7 @@ def main(argv=None) -> None:
     import torch
 
     from .. import paths, run
-    from . import parse_row_args, row_runner_parser
+    from . import parse_row_args, row_provenance, row_runner_parser
 
     p = row_runner_parser(__doc__, MODELS, NOTEBOOK, PLOTTED, "figures/02_mf_dot_rows_full.png")
     p.add_argument("--seed", type=int, default=0, help="the model's seed (weights and negatives)")
@@ -167,7 +167,7 @@ def main(argv=None) -> None:
     stem = f"{a.model}_torch_seed{a.seed}"
     result = {"model": a.model, "framework": "torch", "seed": a.seed, "eval_seed": a.eval_seed,
               "metrics": metrics, "history": history.rows,
-              "provenance": {**nb.provenance(), "epochs": epochs}}
+              "provenance": row_provenance(nb, history, epochs=epochs)}
     (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({"row": stem, **metrics}))
 
