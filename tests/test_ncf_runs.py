@@ -1,12 +1,17 @@
 """adrec.experiments.ncf: the rows notebook 02 and ``python -m adrec.experiments.ncf`` share — a run
 stopped part-way resumes to the uninterrupted result, a finished checkpoint trains nothing more,
 NeuMF's pre-training reuses the run's own GMF and MLP, and settings resolve per model."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from adrec.data.ncf import from_id_pairs
 from adrec.experiments import ncf as ncf_runs
 from adrec.ranking import sample_candidates
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CFG = {"factors": {"mf_dot": 8, "gmf": 8, "mlp": 8, "neumf": 8}, "n_layers": 2,
        "reg": {"mf_dot": 0.001, "gmf": 0.0, "mlp": 0.0, "neumf": 0.0}, "init_std": 0.01,
@@ -113,3 +118,15 @@ def test_plot_rows_draws_each_rows_history(tmp_path):
     out = tmp_path / "f.png"
     ncf_runs.main(["--plot", str(tmp_path / "a.json"), "--figure", str(out)])
     assert out.stat().st_size > 1000
+
+
+def test_baseline_rows_equal_the_committed_quick_notebook(tmp_path, capsys):
+    """The runner's untrained baselines are built and scored as notebook 02 does: on the quick
+    profile they give the committed quick run's ItemPop / ItemKNN / UserKNN numbers exactly."""
+    committed = json.loads((ROOT / "results" / "quick" / ncf_runs.NOTEBOOK / "metrics.json").read_text())
+    for name in ("itempop", "itemknn"):
+        ncf_runs.main(["--model", name, "--profile", "quick"])
+        row = json.loads((tmp_path / "results" / "quick" / ncf_runs.NOTEBOOK / "rows" / f"{name}_numpy.json").read_text())
+        assert row["metrics"] == committed[name]
+    with pytest.raises(ValueError, match="unknown baseline"):
+        ncf_runs.baseline("mostpop", None, {})

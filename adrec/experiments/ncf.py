@@ -8,7 +8,8 @@ run checkpoints each epoch to
 ``results/full/02_dot_product_scoring/rows/<model>_torch_seed<s>_<key>.ckpt.pt`` (``key``: a hash of
 the settings the row depends on, epochs excepted): an interrupted run resumes, and the notebook's
 full run picks up the rows trained beforehand (a finished checkpoint trains nothing more). ``--epochs N`` stops a row early (a CPU budget); its
-JSON says how many of the profile's epochs it had.
+JSON says how many of the profile's epochs it had. ``--model itempop|itemknn|userknn`` scores the
+untrained baselines of :mod:`adrec.baselines` on the same candidates into ``rows/<name>_numpy.json``.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from ..ref.scoring import architecture
 
 MODELS = ("mf_dot", "gmf", "mlp", "neumf", "neumf_pre")
+BASELINES = ("itempop", "itemknn", "userknn")  # adrec.baselines: nothing trained, no seed
 NOTEBOOK = "02_dot_product_scoring"
 PLOTTED = ("hr@10", "ndcg@10")  # what --plot draws
 
@@ -106,6 +108,18 @@ def pretrained_parts(build, train, cfg: dict, seed: int, trained: dict | None = 
     return tuple(parts)
 
 
+def baseline(name: str, train, cfg: dict):
+    """The untrained baseline ``name`` of :data:`BASELINES` on the training matrix (KNN rows keep
+    ``knn_neighbours`` neighbours), as notebook 02 builds it."""
+    from ..baselines import ItemKNN, ItemPop, UserKNN
+
+    if name == "itempop":
+        return ItemPop(train)
+    if name in ("itemknn", "userknn"):
+        return (ItemKNN if name == "itemknn" else UserKNN)(train, k=cfg["knn_neighbours"])
+    raise ValueError(f"unknown baseline {name!r}; choose one of {', '.join(BASELINES)}")
+
+
 def epoch_metrics(history, k: int = 10) -> dict:
     """HR@k / NDCG@k after the last epoch (what the notebook reports: nothing is selected on the
     test users) and at the epoch of the best test HR@k, which is what He et al.'s code prints at the
@@ -139,7 +153,7 @@ def main(argv=None) -> None:
     from .. import paths, run
     from . import parse_row_args, row_provenance, row_runner_parser
 
-    p = row_runner_parser(__doc__, MODELS, NOTEBOOK, PLOTTED, "figures/02_mf_dot_rows_full.png")
+    p = row_runner_parser(__doc__, MODELS + BASELINES, NOTEBOOK, PLOTTED, "figures/02_mf_dot_rows_full.png")
     p.add_argument("--seed", type=int, default=0, help="the model's seed (weights and negatives)")
     p.add_argument("--eval-seed", type=int, default=0, help="seed of the evaluation candidates (the notebook's)")
     a = parse_row_args(p, argv, plot_rows, PLOTTED)
@@ -147,12 +161,22 @@ def main(argv=None) -> None:
         return
     nb = run.start(NOTEBOOK, profile=a.profile, seed=a.seed, device=a.device)
     cfg = nb.settings
-    if nb.device == "cpu" and setting(cfg, "batch_size", a.model) < 2_048:
-        torch.set_num_threads(1)  # batches of 256: a second thread only adds synchronisation (measured)
-    epochs = a.epochs or setting(cfg, "epochs", a.model)
     out = rows_dir(paths.results_dir() / a.profile / NOTEBOOK, a.eval_seed)
     out.mkdir(parents=True, exist_ok=True)
     split, candidates = load_task(cfg, a.eval_seed)
+    if a.model in BASELINES:
+        from ..ranking import evaluate_sampled
+
+        metrics = evaluate_sampled(baseline(a.model, split.train, cfg).score, candidates, k=cfg["k"])
+        stem = f"{a.model}_numpy"
+        result = {"model": a.model, "framework": "numpy", "eval_seed": a.eval_seed, "metrics": metrics,
+                  "provenance": nb.provenance()}
+        (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps({"row": stem, **metrics}))
+        return
+    if nb.device == "cpu" and setting(cfg, "batch_size", a.model) < 2_048:
+        torch.set_num_threads(1)  # batches of 256: a second thread only adds synchronisation (measured)
+    epochs = a.epochs or setting(cfg, "epochs", a.model)
     kw = {"device": nb.device, "rows_dir": out, "progress": True}
     if a.model == "neumf_pre":
         from ..torch_nn import scoring as tsc
