@@ -184,10 +184,16 @@ def main(argv=None) -> None:
         gmf, mlp = pretrained_parts(lambda n, s, f: build(n, split, cfg, s, f),
                                     lambda n, m, s: train(n, m, split, candidates, cfg, s, **kw), cfg, a.seed)
         model = tsc.neumf_from_pretrained(gmf, mlp, alpha=cfg["neumf_alpha"], reg=setting(cfg, "reg", "neumf_pre"))
+        # epoch 0, before any NeuMF step (He et al.'s code prints it as "Init" and lets it be the best
+        # iteration); computed before a resumed checkpoint loads: it is the pre-trained start
+        from ..ranking import evaluate_sampled
+
+        start = {f"init_{k}": v for k, v in
+                 evaluate_sampled(tsc.score_fn(model, device=nb.device), candidates, k=cfg["k"]).items()}
     else:
-        model = build(a.model, split, cfg, a.seed)
+        model, start = build(a.model, split, cfg, a.seed), {}
     history = train(a.model, model, split, candidates, cfg, a.seed, epochs=epochs, **kw)
-    metrics = row(a.model, history, cfg, epochs)
+    metrics = {**row(a.model, history, cfg, epochs), **start}
     stem = f"{a.model}_torch_seed{a.seed}"
     result = {"model": a.model, "framework": "torch", "seed": a.seed, "eval_seed": a.eval_seed,
               "metrics": metrics, "history": history.rows,
