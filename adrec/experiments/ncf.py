@@ -151,6 +151,7 @@ def main(argv=None) -> None:
     import torch
 
     from .. import paths, run
+    from ..ranking import evaluate_sampled
     from . import parse_row_args, row_provenance, row_runner_parser
 
     p = row_runner_parser(__doc__, MODELS + BASELINES, NOTEBOOK, PLOTTED, "figures/02_mf_dot_rows_full.png")
@@ -165,8 +166,6 @@ def main(argv=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     split, candidates = load_task(cfg, a.eval_seed)
     if a.model in BASELINES:
-        from ..ranking import evaluate_sampled
-
         metrics = evaluate_sampled(baseline(a.model, split.train, cfg).score, candidates, k=cfg["k"])
         stem = f"{a.model}_numpy"
         result = {"model": a.model, "framework": "numpy", "eval_seed": a.eval_seed, "metrics": metrics,
@@ -186,8 +185,6 @@ def main(argv=None) -> None:
         model = tsc.neumf_from_pretrained(gmf, mlp, alpha=cfg["neumf_alpha"], reg=setting(cfg, "reg", "neumf_pre"))
         # epoch 0, before any NeuMF step (He et al.'s code prints it as "Init" and lets it be the best
         # iteration); computed before a resumed checkpoint loads: it is the pre-trained start
-        from ..ranking import evaluate_sampled
-
         start = {f"init_{k}": v for k, v in
                  evaluate_sampled(tsc.score_fn(model, device=nb.device), candidates, k=cfg["k"]).items()}
     else:
