@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 @dataclass
 class History:
     rows: list = field(default_factory=list)  # dicts: epoch, train_loss, wall_time_s, + eval metrics
+    best_epoch: int | None = None  # set by a loop run with restore_best: the epoch whose weights the model holds
 
     def add(self, **row):
         self.rows.append(row)

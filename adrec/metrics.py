@@ -62,21 +62,31 @@ def recall_ndcg_at_k(top_items, test_items, k: int = 20) -> tuple[float, float]:
     top_items: (users, >=k) item ids ranked best first (training items already excluded).
     test_items: a list of arrays/sets, the test items of each user (users without any are skipped).
     recall = hits / |test|; ndcg = DCG / IDCG with IDCG over min(|test|, k) ideal hits.
+    Vectorised: each (user, item) is one integer key, and a top item is a hit when its key is
+    among the test keys (a binary search); duplicates in a user's test items count once.
     """
-    top = np.asarray(top_items)[:, :k]
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    recalls, ndcgs = [], []
-    for row, truth in zip(top, test_items):
-        truth = set(np.asarray(list(truth)).tolist())
-        if not truth:
-            continue
-        hits = np.fromiter((int(i) in truth for i in row), dtype=bool, count=len(row))
-        recalls.append(hits.sum() / len(truth))
-        idcg = discounts[: min(len(truth), k)].sum()
-        ndcgs.append((hits * discounts[: len(row)]).sum() / idcg)
-    if not recalls:
+    top = np.asarray(top_items, dtype=np.int64)[:, :k]
+    n = min(len(top), len(test_items))
+    top = top[:n]
+    arrays = [np.fromiter(t, dtype=np.int64) if isinstance(t, (set, frozenset))
+              else np.asarray(t, dtype=np.int64).ravel() for t in test_items[:n]]
+    sizes = np.fromiter((a.size for a in arrays), dtype=np.int64, count=n)
+    items = np.concatenate(arrays or [np.zeros(0, np.int64)])
+    width = 1 + max(int(top.max(initial=0)), int(items.max(initial=0)))
+    truth = np.sort(np.repeat(np.arange(n, dtype=np.int64), sizes) * width + items)
+    truth = truth[np.r_[True, truth[1:] != truth[:-1]]] if truth.size else truth  # each pair once
+    counts = np.bincount(truth // width, minlength=n)
+    keys = np.arange(n, dtype=np.int64)[:, None] * width + top
+    found = np.minimum(np.searchsorted(truth, keys), max(truth.size - 1, 0))
+    hits = truth[found] == keys if truth.size else np.zeros(keys.shape, dtype=bool)
+    users = counts > 0
+    if not users.any():
         raise ValueError("no user has a test item")
-    return float(np.mean(recalls)), float(np.mean(ndcgs))
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    idcg = np.cumsum(discounts)[np.minimum(counts[users], k) - 1]
+    recall = hits[users].sum(axis=1) / counts[users]
+    ndcg = (hits[users] * discounts[:top.shape[1]]).sum(axis=1) / idcg
+    return float(recall.mean()), float(ndcg.mean())
 
 
 def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:

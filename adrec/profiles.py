@@ -64,6 +64,9 @@ PROFILES: dict[str, dict[str, dict]] = {
                  "batch_size": {"mf_dot": 4_096, "gmf": 256, "mlp": 256, "neumf": 256},
                  "optimizer": {"mf_dot": "sgd", "gmf": "adam", "mlp": "adam", "neumf": "adam", "neumf_pre": "sgd"},
                  "neumf_alpha": 0.5,  # He et al. §3.4.1: alpha = 0.5
+                 # the GMF and MLP NeuMF starts from: their best test-HR epoch, as He et al.'s GMF.py /
+                 # MLP.py and guoyang9/NCF's main.py save them ("last": the 20th epoch's weights)
+                 "pretrain_from": "best",
                  "n_eval_negatives": 99, "k": 10, "knn_neighbours": 50},
     },
     "03_bce_training": {  # document 004 §4.1-4.2, §5.2: BCE, LR/MLP click models on Avazu/Criteo heads

@@ -185,8 +185,8 @@ print(f"scores {s_u1} -> recommend {choice}")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from adrec.baselines import ItemKNN, ItemPop, UserKNN
 from adrec.data import ncf
+from adrec.experiments import ncf as ncf_runs
 from adrec.ranking import evaluate_sampled, sample_candidates
 
 full = ncf.load_loo(cfg["dataset"])
@@ -195,7 +195,7 @@ pop_all = None
 if cfg["dataset"] == "ml-1m":
     assert (full.n_users, full.n_items, len(full.train)) == (6040, 3706, 994_169)
     cand_all = sample_candidates(full.rated(), full.test_items, cfg["n_eval_negatives"], seed=seed)
-    pop_all = evaluate_sampled(ItemPop(full.train).score, cand_all, k=cfg["k"])
+    pop_all = evaluate_sampled(ncf_runs.baseline("itempop", full.train, cfg).score, cand_all, k=cfg["k"])
     se = np.sqrt(0.4535 * (1 - 0.4535) / full.n_users)
     print(f"ItemPop, all {full.n_users:,} users: HR@10 {pop_all['hr@10']:.4f} (published 0.4535), "
           f"NDCG@10 {pop_all['ndcg@10']:.4f} (published 0.2543); standard error of HR@10 {se:.4f}")
@@ -230,10 +230,8 @@ def evaluate(score):
 import time
 
 results = {}
-for name, model in (("itempop", ItemPop(split.train)),
-                    ("itemknn", ItemKNN(split.train, k=cfg["knn_neighbours"])),
-                    ("userknn", UserKNN(split.train, k=cfg["knn_neighbours"]))):
-    results[name] = evaluate(model.score)
+for name in ncf_runs.BASELINES:  # built as `python -m adrec.experiments.ncf --model NAME` builds them
+    results[name] = evaluate(ncf_runs.baseline(name, split.train, cfg).score)
     print(f"{name:8s} HR@10 {results[name]['hr@10']:.4f}  NDCG@10 {results[name]['ndcg@10']:.4f}")
 
 # %% [markdown]
@@ -253,6 +251,10 @@ for name, model in (("itempop", ItemPop(split.train)),
 #   branches start from their weights and its output layer from [α·h_GMF, (1−α)·h_MLP] (bias
 #   α·b_GMF + (1−α)·b_MLP), so it starts as α·GMF + (1−α)·MLP; then NeuMF is trained, with vanilla
 #   SGD in the full profile as in the paper (Adam's moments do not carry over from pre-training).
+#   The parts hand over the weights of their best test-HR@10 epoch, not their last
+#   (`pretrain_from="best"` in the full profile): the authors' GMF.py and MLP.py, and the PyTorch
+#   reimplementation whose README quotes the published rows, save a part whenever its test HR
+#   improves, and NeuMF loads those files (both loops' `fit(restore_best=...)`).
 #
 # Training is the NCF recipe: pointwise binary cross-entropy on every training interaction
 # (label 1) plus `negatives` items the user never had (label 0), drawn afresh every epoch
@@ -268,7 +270,6 @@ for name, model in (("itempop", ItemPop(split.train)),
 # %%
 import torch
 
-from adrec.experiments import ncf as ncf_runs
 from adrec.torch_nn import scoring as tsc
 
 seeds = [seed + k for k in range(cfg["n_seeds"])]
@@ -346,7 +347,7 @@ def keras_train(name, model, seed):
                      epochs=setting("epochs", name), loss=keras.losses.BinaryCrossentropy(from_logits=True),
                      lr=setting("lr", name), optimizer=setting("optimizer", name),
                      batch_size=setting("batch_size", name), seed=seed, shuffle=False, progress=False,
-                     evaluate=lambda m: evaluate(ksc.score_fn(m)))
+                     evaluate=lambda m: evaluate(ksc.score_fn(m)), restore_best=ncf_runs.restored_metric(cfg, name))
 
 
 print("Keras backend:", keras.backend.backend())

@@ -178,6 +178,32 @@ def test_popularity_ties_break_toward_lower_id():
     np.testing.assert_array_equal(top, brute_force_topk(U.astype(np.float64), V.astype(np.float64), x, 12))
 
 
+@pytest.mark.parametrize("n_items", [1_000, 1_007])  # a whole number of groups, and a padded last group
+def test_grouped_topk_matches_brute_force_with_ties_and_masked_rows(n_items):
+    """The two-stage top-k (group maxima, then k groups' items: ranking.GROUP) against a brute force
+    sort, where it has many groups: scores rounded so ties cross the k-th place and group maxima
+    tie; a user whose training set covers almost every item; popularity (one score for many items)."""
+    from adrec.ranking import GROUP
+
+    assert n_items // GROUP > 10  # the grouped path, not the whole-row fallback
+    x = random_interactions(n_users=70, n_items=n_items, n=3_000, seed=3)
+    heavy = np.setdiff1d(np.arange(n_items), [5, 600, 601, 999])  # user 0 has 4 items left (k = 10)
+    x = Interactions.from_pairs(np.r_[x.users, np.zeros(heavy.size, int)], np.r_[x.items, heavy], 70, n_items)
+    rng = np.random.default_rng(1)
+    U = rng.normal(size=(70, 4)).astype(np.float32)
+    V = (np.round(rng.normal(size=(n_items, 4)) * 4) / 4).astype(np.float32)  # quarters: exact sums
+    U[1:10] = np.round(U[1:10], 0)  # integer users: exactly equal scores, many of them
+    for batch in (None, 16):
+        top = topk_full_ranking(U, V, x, k=10, batch_size=batch)
+        want = brute_force_topk(U.astype(np.float32), V, x, 10)
+        np.testing.assert_array_equal(top[1:], want[1:])
+        np.testing.assert_array_equal(np.sort(top[0, :4]), [5, 600, 601, 999])  # then -inf padding
+        assert not x.contains(np.repeat(np.arange(1, 70), 10), top[1:].ravel()).any()
+    Up, Vp = popularity_embeddings(x)
+    np.testing.assert_array_equal(topk_full_ranking(Up, Vp, x, k=10)[1:],
+                                  brute_force_topk(Up.astype(np.float64), Vp.astype(np.float64), x, 10)[1:])
+
+
 def test_evaluate_full_ranking_by_hand():
     # 3 users, 5 items; embeddings 1-d so the ranking is by item value
     train = Interactions.from_pairs([0, 1, 2], [4, 0, 1], 3, 5)

@@ -47,6 +47,34 @@ def test_full_ranking_recall_ndcg_by_hand():
     assert ndcg == pytest.approx((n0 + 0) / 2)
 
 
+def test_full_ranking_metrics_equal_a_per_user_loop():
+    """The vectorised recall/ndcg against the definition written as a loop over users: test items
+    as arrays with duplicates, as sets, and empty (skipped); rows of fewer than k items."""
+    rng = np.random.default_rng(4)
+    n_users, n_items, k = 300, 50, 10
+    top = np.stack([rng.permutation(n_items)[:k] for _ in range(n_users)])
+    test = [rng.integers(0, n_items, rng.integers(0, 15)) for _ in range(n_users)]
+    test[::7] = [set(t.tolist()) for t in test[::7]]
+    test[5] = np.array([], dtype=np.int64)
+
+    def loop(top, test, k):
+        discounts = 1.0 / np.log2(np.arange(2, k + 2))
+        recalls, ndcgs = [], []
+        for row, truth in zip(top, test):
+            truth = set(np.asarray(list(truth)).tolist())
+            if truth:
+                hits = np.array([int(i) in truth for i in row[:k]])
+                recalls.append(hits.sum() / len(truth))
+                ndcgs.append((hits * discounts[:len(hits)]).sum() / discounts[:min(len(truth), k)].sum())
+        return np.mean(recalls), np.mean(ndcgs)
+
+    for kk, cols in ((k, k), (5, k), (k, 4)):
+        np.testing.assert_allclose(metrics.recall_ndcg_at_k(top[:, :cols], test, k=kk),
+                                   loop(top[:, :cols], test, kk), rtol=1e-12)
+    with pytest.raises(ValueError, match="no user has a test item"):
+        metrics.recall_ndcg_at_k(top[:2], [[], set()], k=3)
+
+
 def test_mean_ci():
     mean, half = metrics.mean_ci([1.0, 2.0, 3.0])
     assert mean == 2.0 and half == pytest.approx(4.302652729911275 * 1.0 / np.sqrt(3))

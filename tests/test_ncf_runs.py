@@ -130,3 +130,75 @@ def test_baseline_rows_equal_the_committed_quick_notebook(tmp_path, capsys):
         assert row["metrics"] == committed[name]
     with pytest.raises(ValueError, match="unknown baseline"):
         ncf_runs.baseline("mostpop", None, {})
+
+
+def test_parts_keep_their_best_test_epoch_and_resume_with_it(tmp_path):
+    """pretrain_from="best": GMF ends holding the weights of its best-HR epoch (He et al.'s GMF.py and
+    guoyang9/NCF save the part whenever test HR improves), also when the run resumed from a checkpoint
+    part-way; its scores then equal a run stopped at that epoch."""
+    import torch
+
+    from adrec.ranking import evaluate_sampled
+    from adrec.torch_nn import scoring as tsc
+
+    cfg = {**CFG, "pretrain_from": "best", "epochs": {**CFG["epochs"], "gmf": 6}, "lr": 0.05}
+    split, cands = block_task()
+    assert ncf_runs.restored_metric(cfg, "gmf") == "hr@3" and ncf_runs.restored_metric(cfg, "neumf") is None
+    assert ncf_runs.restored_metric(CFG, "gmf") is None  # no pretrain_from: the last epoch's weights
+    # a neumf_pre row started from other parts is another checkpoint; the parts' own rows are not
+    assert ncf_runs.checkpoint_path(tmp_path, "neumf_pre", 0, cfg) != ncf_runs.checkpoint_path(tmp_path, "neumf_pre", 0, CFG)
+    assert ncf_runs.checkpoint_path(tmp_path, "gmf", 0, cfg) == \
+        ncf_runs.checkpoint_path(tmp_path, "gmf", 0, {**cfg, "pretrain_from": "last"})
+
+    model = ncf_runs.build("gmf", split, cfg, 0)
+    hist = ncf_runs.train("gmf", model, split, cands, cfg, 0)
+    hrs = [r["hr@3"] for r in hist.rows]
+    assert hist.best_epoch == 1 + int(np.argmax(hrs))  # the first of equal bests
+    assert hrs[hist.best_epoch - 1] > hrs[-1]  # this task overfits: the best epoch is not the last
+    held = evaluate_sampled(tsc.score_fn(model), cands, k=3)
+    assert held["hr@3"] == pytest.approx(max(hrs)) and held["ndcg@3"] == pytest.approx(hist.rows[hist.best_epoch - 1]["ndcg@3"])
+    stopped = ncf_runs.build("gmf", split, cfg, 0)
+    ncf_runs.train("gmf", stopped, split, cands, {**cfg, "pretrain_from": "last"}, 0, epochs=hist.best_epoch)
+    for a, b in zip(model.state_dict().values(), stopped.state_dict().values()):
+        torch.testing.assert_close(a, b)
+
+    # interrupted after 2 epochs, resumed to 6: the same best epoch and weights
+    ncf_runs.train("gmf", ncf_runs.build("gmf", split, cfg, 0), split, cands, cfg, 0, rows_dir=tmp_path, epochs=2)
+    resumed_model = ncf_runs.build("gmf", split, cfg, 0)
+    resumed = ncf_runs.train("gmf", resumed_model, split, cands, cfg, 0, rows_dir=tmp_path)
+    assert resumed.best_epoch == hist.best_epoch
+    for a, b in zip(model.state_dict().values(), resumed_model.state_dict().values()):
+        torch.testing.assert_close(a, b)
+
+
+def test_restore_best_refuses_a_checkpoint_without_best_weights(tmp_path):
+    split, cands = block_task()
+    ncf_runs.train("gmf", ncf_runs.build("gmf", split, CFG, 0), split, cands, CFG, 0, rows_dir=tmp_path, epochs=2)
+    with pytest.raises(ValueError, match="keeps no best weights by 'hr@3'.*delete it"):
+        ncf_runs.train("gmf", ncf_runs.build("gmf", split, CFG, 0), split, cands, {**CFG, "pretrain_from": "best"}, 0,
+                       rows_dir=tmp_path)
+
+
+@pytest.mark.keras
+def test_keras_loop_restores_the_best_epoch_as_the_torch_loop():
+    """The Keras loop's restore_best mirrors the PyTorch one: the model ends holding the best test-HR
+    epoch's weights (scoring exactly that epoch's HR and NDCG again), the first of equal bests."""
+    import keras
+
+    from adrec.keras_nn import scoring as ksc
+    from adrec.keras_nn.train import fit
+    from adrec.ranking import evaluate_sampled
+    from adrec.ref.scoring import architecture
+
+    split, cands = block_task()
+    model = ksc.build_model(architecture("gmf"), split.n_users, split.n_items, 8, 2, init_std=0.01, seed=0)
+    hist = fit(model, ksc.pointwise_data(split.train, 2), None, epochs=6, loss=keras.losses.BinaryCrossentropy(from_logits=True),
+               lr=0.05, batch_size=64, seed=0, shuffle=False, progress=False, restore_best="hr@3",
+               evaluate=lambda m: evaluate_sampled(ksc.score_fn(m), cands, k=3))
+    hrs = [r["hr@3"] for r in hist.rows]
+    assert hist.best_epoch == 1 + int(np.argmax(hrs)) and hrs[hist.best_epoch - 1] > hrs[-1]
+    again = evaluate_sampled(ksc.score_fn(model), cands, k=3)
+    assert again["hr@3"] == pytest.approx(max(hrs))
+    assert again["ndcg@3"] == pytest.approx(hist.rows[hist.best_epoch - 1]["ndcg@3"])
+    with pytest.raises(ValueError, match="needs an evaluate function"):
+        fit(model, ksc.pointwise_data(split.train, 2), None, epochs=1, loss="mse", restore_best="hr@3")

@@ -69,7 +69,17 @@ def settings_key(cfg: dict, name: str) -> str:
     checkpoint is only ever resumed under the settings that made it."""
     from ..profiles import settings_hash
 
-    return settings_hash({key: setting(cfg, key, name) for key in ROW_SETTINGS if key in cfg})
+    keys = ROW_SETTINGS + (("pretrain_from",) if name == "neumf_pre" else ())
+    return settings_hash({key: setting(cfg, key, name) for key in keys if key in cfg})
+
+
+def restored_metric(cfg: dict, name: str) -> str | None:
+    """The metric whose best epoch's weights a trained ``name`` keeps (``fit(restore_best=...)``):
+    test HR@k for the parts of a pre-trained NeuMF under ``pretrain_from="best"``, which is what He et
+    al.'s GMF.py/MLP.py and guoyang9/NCF save for pre-training; None (the last epoch's) otherwise."""
+    if name in ("gmf", "mlp") and cfg.get("pretrain_from", "last") == "best":
+        return f"hr@{cfg['k']}"
+    return None
 
 
 def checkpoint_path(rows_dir: Path | None, name: str, seed: int, cfg: dict) -> Path | None:
@@ -82,7 +92,8 @@ def train(name: str, model, split, candidates, cfg: dict, seed: int, *, device: 
           rows_dir: Path | None = None, epochs: int | None = None, progress: bool = False):
     """Train ``model`` with the NCF recipe (pointwise BCE, fresh negatives each epoch) and evaluate
     HR@k / NDCG@k after every epoch; returns the fit loop's history. With ``rows_dir`` the run
-    checkpoints every epoch there and resumes from what it finds."""
+    checkpoints every epoch there and resumes from what it finds. GMF and MLP end holding their best
+    test epoch's weights when the profile pre-trains from it (:func:`restored_metric`)."""
     from ..ranking import evaluate_sampled
     from ..torch_nn import scoring as tsc
     from ..torch_nn.train import fit
@@ -91,6 +102,7 @@ def train(name: str, model, split, candidates, cfg: dict, seed: int, *, device: 
     return fit(model, tsc.pointwise_loss, batches, epochs=epochs or setting(cfg, "epochs", name),
                lr=setting(cfg, "lr", name), optimizer=setting(cfg, "optimizer", name), device=device, seed=seed,
                progress=progress, desc=name, checkpoint=checkpoint_path(rows_dir, name, seed, cfg),
+               restore_best=restored_metric(cfg, name),
                evaluate=lambda m: evaluate_sampled(tsc.score_fn(m, device=device), candidates, k=cfg["k"]))
 
 
@@ -180,13 +192,20 @@ def main(argv=None) -> None:
     if a.model == "neumf_pre":
         from ..torch_nn import scoring as tsc
 
-        gmf, mlp = pretrained_parts(lambda n, s, f: build(n, split, cfg, s, f),
-                                    lambda n, m, s: train(n, m, split, candidates, cfg, s, **kw), cfg, a.seed)
+        parts = {}
+
+        def train_part(n, m, s):
+            parts[n] = train(n, m, split, candidates, cfg, s, **kw)
+            return parts[n]
+
+        gmf, mlp = pretrained_parts(lambda n, s, f: build(n, split, cfg, s, f), train_part, cfg, a.seed)
         model = tsc.neumf_from_pretrained(gmf, mlp, alpha=cfg["neumf_alpha"], reg=setting(cfg, "reg", "neumf_pre"))
+        # the epoch whose weights each part hands over (its last unless pretrain_from="best")
+        start = {f"{n}_epoch": h.best_epoch or int(h.last("epoch")) for n, h in parts.items()}
         # epoch 0, before any NeuMF step (He et al.'s code prints it as "Init" and lets it be the best
         # iteration); computed before a resumed checkpoint loads: it is the pre-trained start
-        start = {f"init_{k}": v for k, v in
-                 evaluate_sampled(tsc.score_fn(model, device=nb.device), candidates, k=cfg["k"]).items()}
+        start.update({f"init_{k}": v for k, v in
+                      evaluate_sampled(tsc.score_fn(model, device=nb.device), candidates, k=cfg["k"]).items()})
     else:
         model, start = build(a.model, split, cfg, a.seed), {}
     history = train(a.model, model, split, candidates, cfg, a.seed, epochs=epochs, **kw)
