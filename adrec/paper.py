@@ -14,7 +14,8 @@ Placeholders in the template:
   ``{{value full/02_dot_product_scoring/rows/mf_dot_torch_seed0/hr@10}}``;
 * ``{{spread PROFILE/NOTEBOOK/rows/PATTERN/METRIC|.4f}}``: one metric over every row file whose stem
   matches the glob ``PATTERN`` (e.g. ``gmf_torch_seed[0-9]``), as mean ± sample standard deviation,
-  the count and the range.
+  the count and the range; ``{{spread .../METRIC PUBLISHED|.4f}}`` adds the mean minus a published
+  value, signed.
 
 A number not yet recorded renders as ``n/a (not run)``. ``make reproduce`` re-renders the paper;
 ``tests/test_paper.py`` fails when the committed ``paper/adrec.md`` differs from what the committed
@@ -47,18 +48,21 @@ def _load_row(results: Path, profile: str, notebook: str, stem: str) -> dict | N
     return {**row["metrics"], "provenance": row.get("provenance", {})}
 
 
-def _spread(results: Path, profile: str, notebook: str, pattern: str, metric: str, spec: str | None) -> str:
-    """Mean ± sample sd, count and range of one metric over the row files matching ``pattern``."""
+def _spread(results: Path, profile: str, notebook: str, pattern: str, metric: str, spec: str | None,
+            published: str | None = None) -> str:
+    """Mean ± sample sd, count and range of one metric over the row files matching ``pattern``
+    (and the mean minus ``published``, when given)."""
     rows = sorted((results / profile / notebook / "rows").glob(f"{pattern}.json"))
     values = [flat[metric] for flat in (flatten(json.loads(p.read_text())["metrics"]) for p in rows) if metric in flat]
     if not values:
         return MISSING
     n = len(values)
     mean = sum(values) / n
+    vs = "" if published is None else f"; mean − {published}: {format(mean - float(published), '+' + (spec or '.4f'))}"
     if n == 1:
-        return f"{_fmt(mean, spec)} (1 run)"
+        return f"{_fmt(mean, spec)} (1 run{vs})"
     sd = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5
-    return f"{_fmt(mean, spec)} ± {_fmt(sd, spec)} ({n} runs, {_fmt(min(values), spec)}–{_fmt(max(values), spec)})"
+    return f"{_fmt(mean, spec)} ± {_fmt(sd, spec)} ({n} runs, {_fmt(min(values), spec)}–{_fmt(max(values), spec)}{vs})"
 
 
 def _fmt(value, spec: str | None) -> str:
@@ -79,7 +83,7 @@ def render(template: str, results: Path | None = None) -> str:
             row_ref = parts[2].split("/") if len(parts) == 3 else []
             if len(row_ref) != 3 or row_ref[0] != "rows":
                 raise ValueError(f"bad paper placeholder {match.group(0)!r}: want PROFILE/NOTEBOOK/rows/PATTERN/METRIC")
-            return _spread(results, parts[0], parts[1], row_ref[1], row_ref[2], spec)
+            return _spread(results, parts[0], parts[1], row_ref[1], row_ref[2], spec, published)
         if len(parts) == 3 and parts[2].startswith("rows/"):  # PROFILE/NOTEBOOK/rows/STEM[/METRIC]
             row_ref = parts[2].split("/", 2)
             if len(row_ref) < 2 or not row_ref[1]:

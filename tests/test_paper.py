@@ -58,6 +58,9 @@ def test_spread_over_seed_rows_by_hand(tmp_path):
     # mean 0.7133; deviations -0.0133, -0.0033, +0.0167; sd = sqrt((1.778 + 0.111 + 2.778)e-4 / 2) = 0.01528
     out = paper.render("{{spread full/02_x/rows/gmf_torch_seed[0-9]/best_hr@10|.4f}}", tmp_path)
     assert out == "0.7133 ± 0.0153 (3 runs, 0.7000–0.7300)"
+    # against a published 0.726: 0.71333 - 0.726 = -0.01267
+    out = paper.render("{{spread full/02_x/rows/gmf_torch_seed[0-9]/best_hr@10 0.726|.4f}}", tmp_path)
+    assert out == "0.7133 ± 0.0153 (3 runs, 0.7000–0.7300; mean − 0.726: -0.0127)"
     assert paper.render("{{spread full/02_x/rows/mlp_torch_seed[0-9]/best_hr@10}}", tmp_path) == paper.MISSING
     with pytest.raises(ValueError, match="PATTERN/METRIC"):
         paper.render("{{spread full/02_x/best_hr@10}}", tmp_path)
