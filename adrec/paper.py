@@ -58,11 +58,16 @@ def _spread(results: Path, profile: str, notebook: str, pattern: str, metric: st
         return MISSING
     n = len(values)
     mean = sum(values) / n
-    vs = "" if published is None else f"; mean − {published}: {format(mean - float(published), '+' + (spec or '.4f'))}"
+    vs = "" if published is None else f"; mean − {published}: {_signed_diff(mean, published, spec)}"
     if n == 1:
         return f"{_fmt(mean, spec)} (1 run{vs})"
     sd = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5
     return f"{_fmt(mean, spec)} ± {_fmt(sd, spec)} ({n} runs, {_fmt(min(values), spec)}–{_fmt(max(values), spec)}{vs})"
+
+
+def _signed_diff(value: float, published: str, spec: str | None) -> str:
+    """``value`` minus a published number, with its sign (``|.4f`` unless ``spec`` says otherwise)."""
+    return format(value - float(published), "+" + (spec or ".4f"))
 
 
 def _fmt(value, spec: str | None) -> str:
@@ -115,7 +120,7 @@ def render(template: str, results: Path | None = None) -> str:
                 raise ValueError(f"{match.group(0)!r}: {kind} needs a published value")
             if kind == "reldiff":
                 return format(100 * (value / float(published) - 1), "+" + (spec or ".1f")) + " %"
-            return format(value - float(published), "+" + (spec or ".4f"))
+            return _signed_diff(value, published, spec)
         return _fmt(value, spec)
 
     return PLACEHOLDER.sub(replace, template)
