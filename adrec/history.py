@@ -23,3 +23,21 @@ class History:
     def best(self, key, mode="max"):
         values = [r[key] for r in self.rows if key in r]
         return max(values) if mode == "max" else min(values)
+
+    def table(self):
+        """``(keys, values)``: every metric name (also those only some epochs have), sorted, and a
+        float64 array of one row per epoch with NaN where an epoch lacks a metric — how both
+        training loops store a history in a checkpoint."""
+        import numpy as np
+
+        keys = sorted(set().union(*self.rows)) if self.rows else []
+        return keys, np.array([[r.get(k, np.nan) for k in keys] for r in self.rows], dtype=np.float64)
+
+    @classmethod
+    def from_table(cls, keys, values) -> "History":
+        """The inverse of :meth:`table` (NaN entries dropped; epochs as ints)."""
+        import math
+
+        rows = [{k: (int(v) if k == "epoch" else float(v)) for k, v in zip(keys, r) if not math.isnan(v)}
+                for r in (values.tolist() if hasattr(values, "tolist") else values)]
+        return cls(rows=rows)

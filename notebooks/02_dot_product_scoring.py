@@ -334,20 +334,14 @@ train_all(cfg["models"], torch_model, torch_train, tsc.neumf_from_pretrained, "t
 import keras
 
 from adrec.keras_nn import scoring as ksc
-from adrec.keras_nn.train import fit as keras_fit
 
 
 def keras_model(name, seed, factors=None):
-    return ksc.build_model(architecture(name), split.n_users, split.n_items, factors or setting("factors", name),
-                           cfg["n_layers"], init_std=setting("init_std", name), seed=seed, reg=setting("reg", name))
+    return ncf_runs.build(name, split, cfg, seed, factors, framework="keras")
 
 
-def keras_train(name, model, seed):
-    return keras_fit(model, ksc.pointwise_data(split.train, setting("negatives", name)), None,
-                     epochs=setting("epochs", name), loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                     lr=setting("lr", name), optimizer=setting("optimizer", name),
-                     batch_size=setting("batch_size", name), seed=seed, shuffle=False, progress=False,
-                     evaluate=lambda m: evaluate(ksc.score_fn(m)), restore_best=ncf_runs.restored_metric(cfg, name))
+def keras_train(name, model, seed):  # the same recipe and checkpoints as the PyTorch rows
+    return ncf_runs.train(name, model, split, candidates, cfg, seed, rows_dir=rows_dir, framework="keras")
 
 
 print("Keras backend:", keras.backend.backend())

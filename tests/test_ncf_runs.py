@@ -202,3 +202,41 @@ def test_keras_loop_restores_the_best_epoch_as_the_torch_loop():
     assert again["ndcg@3"] == pytest.approx(hist.rows[hist.best_epoch - 1]["ndcg@3"])
     with pytest.raises(ValueError, match="needs an evaluate function"):
         fit(model, ksc.pointwise_data(split.train, 2), None, epochs=1, loss="mse", restore_best="hr@3")
+
+
+@pytest.mark.keras
+def test_interrupted_keras_row_resumes_to_the_uninterrupted_run(tmp_path):
+    """A Keras row stopped after 2 epochs resumes from its .npz checkpoint (weights, Adam's moments,
+    history, best epoch) to the same numbers as an uninterrupted run; a finished one trains nothing."""
+    from adrec.keras_nn import scoring as ksc
+
+    split, cands = block_task()
+    cfg = {**CFG, "pretrain_from": "best"}  # GMF keeps its best test epoch: the best travels too
+
+    def keras_row(**kw):
+        model = ncf_runs.build("gmf", split, cfg, 0, framework="keras")
+        return model, ncf_runs.train("gmf", model, split, cands, cfg, 0, framework="keras", **kw)
+
+    whole_model, whole = keras_row()
+    keras_row(rows_dir=tmp_path, epochs=2)
+    path = ncf_runs.checkpoint_path(tmp_path, "gmf", 0, cfg, framework="keras")
+    assert path.name.startswith("gmf_keras_seed0_") and path.suffix == ".npz" and path.exists()
+    resumed_model, resumed = keras_row(rows_dir=tmp_path)
+    assert [r["epoch"] for r in resumed.rows] == [1, 2, 3, 4] and resumed.best_epoch == whole.best_epoch
+    for key in ("train_loss", "hr@3", "ndcg@3"):
+        np.testing.assert_allclose(resumed.frame()[key], whole.frame()[key], rtol=1e-5)
+    users = np.arange(split.n_users)  # the model each run ends with: the best epoch's weights
+    np.testing.assert_allclose(ksc.score_fn(resumed_model)(users, split.test_items),
+                               ksc.score_fn(whole_model)(users, split.test_items), rtol=1e-5, atol=1e-6)
+    _, again = keras_row(rows_dir=tmp_path)
+    assert again.rows == resumed.rows  # nothing trained: the same history, wall times included
+
+
+@pytest.mark.keras
+def test_keras_restore_best_refuses_a_checkpoint_without_best_weights(tmp_path):
+    split, cands = block_task()
+    ncf_runs.train("gmf", ncf_runs.build("gmf", split, CFG, 0, framework="keras"), split, cands, CFG, 0,
+                   framework="keras", rows_dir=tmp_path, epochs=1)
+    with pytest.raises(ValueError, match="keeps no best weights by 'hr@3'.*delete it"):
+        ncf_runs.train("gmf", ncf_runs.build("gmf", split, CFG, 0, framework="keras"), split, cands,
+                       {**CFG, "pretrain_from": "best"}, 0, framework="keras", rows_dir=tmp_path)

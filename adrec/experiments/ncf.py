@@ -1,13 +1,14 @@
-"""Notebook 02's trained rows in PyTorch: the dot product (mf_dot) and NCF's learned similarities
-(gmf, mlp, neumf, neumf_pre) on MovieLens-1M leave-one-out, each held-out item ranked among 99
-sampled negatives (He et al. 2017's protocol, :func:`adrec.ranking.evaluate_sampled`).
+"""Notebook 02's trained rows in PyTorch or Keras: the dot product (mf_dot) and NCF's learned
+similarities (gmf, mlp, neumf, neumf_pre) on MovieLens-1M leave-one-out, each held-out item ranked
+among 99 sampled negatives (He et al. 2017's protocol, :func:`adrec.ranking.evaluate_sampled`).
 
-The notebook and ``python -m adrec.experiments.ncf --model gmf --seed 0`` build and train through
-the same functions here, with the same profile settings. In the full profile every (model, seed)
-run checkpoints each epoch to
-``results/full/02_dot_product_scoring/rows/<model>_torch_seed<s>_<key>.ckpt.pt`` (``key``: a hash of
-the settings the row depends on, epochs excepted): an interrupted run resumes, and the notebook's
-full run picks up the rows trained beforehand (a finished checkpoint trains nothing more). ``--epochs N`` stops a row early (a CPU budget); its
+The notebook and ``python -m adrec.experiments.ncf --model gmf --seed 0 [--framework keras]`` build
+and train through the same functions here, with the same profile settings. In the full profile
+every (model, framework, seed) run checkpoints each epoch to
+``results/full/02_dot_product_scoring/rows/<model>_<framework>_seed<s>_<key>.ckpt.pt`` (Keras:
+``.ckpt.npz``; ``key``: a hash of the settings the row depends on, epochs excepted): an interrupted
+run resumes, and the notebook's full run picks up the rows trained beforehand (a finished
+checkpoint trains nothing more). ``--epochs N`` stops a row early (a CPU budget); its
 JSON says how many of the profile's epochs it had. ``--model itempop|itemknn|userknn`` scores the
 untrained baselines of :mod:`adrec.baselines` on the same candidates into ``rows/<name>_numpy.json``.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 from ..ref.scoring import architecture
 
 MODELS = ("mf_dot", "gmf", "mlp", "neumf", "neumf_pre")
+FRAMEWORKS = ("torch", "keras")  # adrec.torch_nn.scoring and its mirror adrec.keras_nn.scoring
 BASELINES = ("itempop", "itemknn", "userknn")  # adrec.baselines: nothing trained, no seed
 NOTEBOOK = "02_dot_product_scoring"
 PLOTTED = ("hr@10", "ndcg@10")  # what --plot draws
@@ -42,13 +44,22 @@ def load_task(cfg: dict, eval_seed: int = 0):
     return split, sample_candidates(split.rated(), split.test_items, cfg["n_eval_negatives"], seed=eval_seed)
 
 
-def build(name: str, split, cfg: dict, seed: int, factors: int | None = None):
-    """A fresh PyTorch model ``name`` (``factors``: override the profile's size)."""
-    from ..torch_nn import scoring as tsc
+def scoring_module(framework: str):
+    """The framework's scoring models: adrec.torch_nn.scoring or adrec.keras_nn.scoring."""
+    if framework == "torch":
+        from ..torch_nn import scoring
+    elif framework == "keras":
+        from ..keras_nn import scoring
+    else:
+        raise ValueError(f"unknown framework {framework!r}; choose one of {', '.join(FRAMEWORKS)}")
+    return scoring
 
+
+def build(name: str, split, cfg: dict, seed: int, factors: int | None = None, framework: str = "torch"):
+    """A fresh model ``name`` of ``framework`` (``factors``: override the profile's size)."""
     if name not in MODELS:
         raise ValueError(f"unknown NCF model {name!r}; choose one of {', '.join(MODELS)}")
-    return tsc.build_model(architecture(name), split.n_users, split.n_items, factors or setting(cfg, "factors", name),
+    return scoring_module(framework).build_model(architecture(name), split.n_users, split.n_items, factors or setting(cfg, "factors", name),
                            cfg["n_layers"], init_std=setting(cfg, "init_std", name), seed=seed,
                            reg=setting(cfg, "reg", name))
 
@@ -82,28 +93,41 @@ def restored_metric(cfg: dict, name: str) -> str | None:
     return None
 
 
-def checkpoint_path(rows_dir: Path | None, name: str, seed: int, cfg: dict) -> Path | None:
+def checkpoint_path(rows_dir: Path | None, name: str, seed: int, cfg: dict, framework: str = "torch") -> Path | None:
     if rows_dir is None:
         return None
-    return Path(rows_dir) / f"{name}_torch_seed{seed}_{settings_key(cfg, name)}.ckpt.pt"
+    suffix = {"torch": "pt", "keras": "npz"}[framework]
+    return Path(rows_dir) / f"{name}_{framework}_seed{seed}_{settings_key(cfg, name)}.ckpt.{suffix}"
 
 
 def train(name: str, model, split, candidates, cfg: dict, seed: int, *, device: str = "cpu",
-          rows_dir: Path | None = None, epochs: int | None = None, progress: bool = False):
-    """Train ``model`` with the NCF recipe (pointwise BCE, fresh negatives each epoch) and evaluate
-    HR@k / NDCG@k after every epoch; returns the fit loop's history. With ``rows_dir`` the run
-    checkpoints every epoch there and resumes from what it finds. GMF and MLP end holding their best
-    test epoch's weights when the profile pre-trains from it (:func:`restored_metric`)."""
+          rows_dir: Path | None = None, epochs: int | None = None, progress: bool = False,
+          framework: str = "torch"):
+    """Train ``model`` (of ``framework``) with the NCF recipe (pointwise BCE, fresh negatives each
+    epoch, the same draws in both frameworks) and evaluate HR@k / NDCG@k after every epoch; returns
+    the fit loop's history. With ``rows_dir`` the run checkpoints every epoch there and resumes from
+    what it finds. GMF and MLP end holding their best test epoch's weights when the profile
+    pre-trains from it (:func:`restored_metric`). Keras trains on its own device choice (its backend's)."""
     from ..ranking import evaluate_sampled
-    from ..torch_nn import scoring as tsc
+
+    sc = scoring_module(framework)
+    shared = dict(epochs=epochs or setting(cfg, "epochs", name), lr=setting(cfg, "lr", name),
+                  optimizer=setting(cfg, "optimizer", name), seed=seed, restore_best=restored_metric(cfg, name),
+                  checkpoint=checkpoint_path(rows_dir, name, seed, cfg, framework))
+    if framework == "keras":
+        import keras
+
+        from ..keras_nn.train import fit as keras_fit
+
+        return keras_fit(model, sc.pointwise_data(split.train, setting(cfg, "negatives", name)), None,
+                         loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                         batch_size=setting(cfg, "batch_size", name), shuffle=False, progress=progress,
+                         evaluate=lambda m: evaluate_sampled(sc.score_fn(m), candidates, k=cfg["k"]), **shared)
     from ..torch_nn.train import fit
 
-    batches = tsc.pointwise_batches(split.train, setting(cfg, "negatives", name), setting(cfg, "batch_size", name))
-    return fit(model, tsc.pointwise_loss, batches, epochs=epochs or setting(cfg, "epochs", name),
-               lr=setting(cfg, "lr", name), optimizer=setting(cfg, "optimizer", name), device=device, seed=seed,
-               progress=progress, desc=name, checkpoint=checkpoint_path(rows_dir, name, seed, cfg),
-               restore_best=restored_metric(cfg, name),
-               evaluate=lambda m: evaluate_sampled(tsc.score_fn(m, device=device), candidates, k=cfg["k"]))
+    batches = sc.pointwise_batches(split.train, setting(cfg, "negatives", name), setting(cfg, "batch_size", name))
+    return fit(model, sc.pointwise_loss, batches, device=device, progress=progress, desc=name,
+               evaluate=lambda m: evaluate_sampled(sc.score_fn(m, device=device), candidates, k=cfg["k"]), **shared)
 
 
 def pretrained_parts(build, train, cfg: dict, seed: int, trained: dict | None = None) -> tuple:
@@ -169,6 +193,8 @@ def main(argv=None) -> None:
     p = row_runner_parser(__doc__, MODELS + BASELINES, NOTEBOOK, PLOTTED, "figures/02_mf_dot_rows_full.png")
     p.add_argument("--seed", type=int, default=0, help="the model's seed (weights and negatives)")
     p.add_argument("--eval-seed", type=int, default=0, help="seed of the evaluation candidates (the notebook's)")
+    p.add_argument("--framework", choices=FRAMEWORKS, default="torch",
+                   help="keras: adrec.keras_nn on the backend KERAS_BACKEND names (as the notebook)")
     a = parse_row_args(p, argv, plot_rows, PLOTTED)
     if a is None:
         return
@@ -185,33 +211,33 @@ def main(argv=None) -> None:
         (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
         print(json.dumps({"row": stem, **metrics}))
         return
-    if nb.device == "cpu" and setting(cfg, "batch_size", a.model) < 2_048:
+    if a.framework == "torch" and nb.device == "cpu" and setting(cfg, "batch_size", a.model) < 2_048:
         torch.set_num_threads(1)  # batches of 256: a second thread only adds synchronisation (measured)
     epochs = a.epochs or setting(cfg, "epochs", a.model)
-    kw = {"device": nb.device, "rows_dir": out, "progress": True}
+    kw = {"device": nb.device, "rows_dir": out, "progress": True, "framework": a.framework}
+    sc = scoring_module(a.framework)
+    score = (lambda m: sc.score_fn(m)) if a.framework == "keras" else (lambda m: sc.score_fn(m, device=nb.device))
     if a.model == "neumf_pre":
-        from ..torch_nn import scoring as tsc
-
         parts = {}
 
         def train_part(n, m, s):
             parts[n] = train(n, m, split, candidates, cfg, s, **kw)
             return parts[n]
 
-        gmf, mlp = pretrained_parts(lambda n, s, f: build(n, split, cfg, s, f), train_part, cfg, a.seed)
-        model = tsc.neumf_from_pretrained(gmf, mlp, alpha=cfg["neumf_alpha"], reg=setting(cfg, "reg", "neumf_pre"))
+        gmf, mlp = pretrained_parts(lambda n, s, f: build(n, split, cfg, s, f, a.framework), train_part, cfg, a.seed)
+        model = sc.neumf_from_pretrained(gmf, mlp, alpha=cfg["neumf_alpha"], reg=setting(cfg, "reg", "neumf_pre"))
         # the epoch whose weights each part hands over (its last unless pretrain_from="best")
         start = {f"{n}_epoch": h.best_epoch or int(h.last("epoch")) for n, h in parts.items()}
         # epoch 0, before any NeuMF step (He et al.'s code prints it as "Init" and lets it be the best
         # iteration); computed before a resumed checkpoint loads: it is the pre-trained start
         start.update({f"init_{k}": v for k, v in
-                      evaluate_sampled(tsc.score_fn(model, device=nb.device), candidates, k=cfg["k"]).items()})
+                      evaluate_sampled(score(model), candidates, k=cfg["k"]).items()})
     else:
-        model, start = build(a.model, split, cfg, a.seed), {}
+        model, start = build(a.model, split, cfg, a.seed, framework=a.framework), {}
     history = train(a.model, model, split, candidates, cfg, a.seed, epochs=epochs, **kw)
     metrics = {**row(a.model, history, cfg, epochs), **start}
-    stem = f"{a.model}_torch_seed{a.seed}"
-    result = {"model": a.model, "framework": "torch", "seed": a.seed, "eval_seed": a.eval_seed,
+    stem = f"{a.model}_{a.framework}_seed{a.seed}"
+    result = {"model": a.model, "framework": a.framework, "seed": a.seed, "eval_seed": a.eval_seed,
               "metrics": metrics, "history": history.rows,
               "provenance": row_provenance(nb, history, epochs=epochs)}
     (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")

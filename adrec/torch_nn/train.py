@@ -48,8 +48,7 @@ def fit(model, loss_fn, batches, *, epochs: int, lr: float = 1e-3, weight_decay:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start_epoch = int(state["epoch"])
-        history.rows = [{k: v for k, v in zip(state["history_keys"], r) if not np.isnan(v)}
-                        for r in state["history_rows"].tolist()]
+        history = History.from_table(state["history_keys"], state["history_rows"])
         print(f"resumed from {checkpoint} after epoch {start_epoch}")
     t0 = time.perf_counter() - (history.rows[-1]["wall_time_s"] if history.rows else 0.0)
     bar = tqdm(range(start_epoch, epochs), desc=desc, disable=not progress, leave=False)
@@ -81,14 +80,13 @@ def fit(model, loss_fn, batches, *, epochs: int, lr: float = 1e-3, weight_decay:
                         {k: v.detach().clone() for k, v in model.state_dict().items()})
         bar.set_postfix({k: round(v, 4) for k, v in row.items() if k != "epoch"})
         if checkpoint is not None:
-            keys = sorted(set().union(*history.rows))  # every metric, also those only some epochs have
+            keys, values = history.table()
             partial = Path(checkpoint).with_name(Path(checkpoint).name + ".tmp")
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
                         "history_keys": keys,
                         **({} if best is None else {"best_metric": restore_best, "best_value": best[0],
                                                     "best_epoch": best[1], "best_model": best[2]}),
-                        "history_rows": torch.tensor([[r.get(k, float("nan")) for k in keys] for r in history.rows],
-                                                     dtype=torch.float64)},
+                        "history_rows": torch.from_numpy(values)},
                        partial)
             partial.replace(checkpoint)  # a run killed while saving keeps the previous epoch's file
     if best is not None:
