@@ -240,3 +240,21 @@ def test_keras_restore_best_refuses_a_checkpoint_without_best_weights(tmp_path):
     with pytest.raises(ValueError, match="keeps no best weights by 'hr@3'.*delete it"):
         ncf_runs.train("gmf", ncf_runs.build("gmf", split, CFG, 0, framework="keras"), split, cands,
                        {**CFG, "pretrain_from": "best"}, 0, framework="keras", rows_dir=tmp_path)
+
+
+@pytest.mark.keras
+def test_keras_runner_row_equals_the_committed_quick_notebook(tmp_path):
+    """``--framework keras`` trains as notebook 02 trains its Keras rows: on the quick profile the
+    runner's GMF gives the committed quick run's gmf_keras numbers (that run used TensorFlow)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the committed quick notebook ran Keras on TensorFlow")
+    committed = json.loads((ROOT / "results" / "quick" / ncf_runs.NOTEBOOK / "metrics.json").read_text())["gmf_keras"]
+    ncf_runs.main(["--model", "gmf", "--framework", "keras", "--profile", "quick", "--device", "cpu"])
+    rows = tmp_path / "results" / "quick" / ncf_runs.NOTEBOOK / "rows"
+    row = json.loads((rows / "gmf_keras_seed0.json").read_text())
+    assert row["framework"] == "keras" and row["provenance"]["keras_backend"] == "tensorflow"
+    for key in ("hr@10", "ndcg@10", "best_hr@10", "best_ndcg@10", "best_epoch"):
+        assert row["metrics"][key] == pytest.approx(committed[key], rel=1e-6), key
+    assert list(rows.glob("gmf_keras_seed0_*.ckpt.npz"))  # checkpointed, as the full profile's rows

@@ -59,9 +59,9 @@ def build(name: str, split, cfg: dict, seed: int, factors: int | None = None, fr
     """A fresh model ``name`` of ``framework`` (``factors``: override the profile's size)."""
     if name not in MODELS:
         raise ValueError(f"unknown NCF model {name!r}; choose one of {', '.join(MODELS)}")
-    return scoring_module(framework).build_model(architecture(name), split.n_users, split.n_items, factors or setting(cfg, "factors", name),
-                           cfg["n_layers"], init_std=setting(cfg, "init_std", name), seed=seed,
-                           reg=setting(cfg, "reg", name))
+    return scoring_module(framework).build_model(
+        architecture(name), split.n_users, split.n_items, factors or setting(cfg, "factors", name), cfg["n_layers"],
+        init_std=setting(cfg, "init_std", name), seed=seed, reg=setting(cfg, "reg", name))
 
 
 def rows_dir(notebook_dir: Path, eval_seed: int = 0) -> Path:
