@@ -35,9 +35,10 @@ class History:
 
     @classmethod
     def from_table(cls, keys, values) -> "History":
-        """The inverse of :meth:`table` (NaN entries dropped; epochs as ints)."""
+        """The inverse of :meth:`table` (``values``: a numpy array or torch tensor; NaN entries
+        dropped; epochs as ints)."""
         import math
 
         rows = [{k: (int(v) if k == "epoch" else float(v)) for k, v in zip(keys, r) if not math.isnan(v)}
-                for r in (values.tolist() if hasattr(values, "tolist") else values)]
+                for r in values.tolist()]
         return cls(rows=rows)

@@ -55,6 +55,12 @@ def scoring_module(framework: str):
     return scoring
 
 
+def score_fn(model, framework: str = "torch", device: str = "cpu"):
+    """numpy scorer ``f(users, items)`` of a ``framework`` model (Keras scores on its backend's device)."""
+    sc = scoring_module(framework)
+    return sc.score_fn(model) if framework == "keras" else sc.score_fn(model, device=device)
+
+
 def build(name: str, split, cfg: dict, seed: int, factors: int | None = None, framework: str = "torch"):
     """A fresh model ``name`` of ``framework`` (``factors``: override the profile's size)."""
     if name not in MODELS:
@@ -113,7 +119,8 @@ def train(name: str, model, split, candidates, cfg: dict, seed: int, *, device: 
     sc = scoring_module(framework)
     shared = dict(epochs=epochs or setting(cfg, "epochs", name), lr=setting(cfg, "lr", name),
                   optimizer=setting(cfg, "optimizer", name), seed=seed, restore_best=restored_metric(cfg, name),
-                  checkpoint=checkpoint_path(rows_dir, name, seed, cfg, framework))
+                  checkpoint=checkpoint_path(rows_dir, name, seed, cfg, framework), progress=progress,
+                  evaluate=lambda m: evaluate_sampled(score_fn(m, framework, device), candidates, k=cfg["k"]))
     if framework == "keras":
         import keras
 
@@ -121,13 +128,11 @@ def train(name: str, model, split, candidates, cfg: dict, seed: int, *, device: 
 
         return keras_fit(model, sc.pointwise_data(split.train, setting(cfg, "negatives", name)), None,
                          loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                         batch_size=setting(cfg, "batch_size", name), shuffle=False, progress=progress,
-                         evaluate=lambda m: evaluate_sampled(sc.score_fn(m), candidates, k=cfg["k"]), **shared)
+                         batch_size=setting(cfg, "batch_size", name), shuffle=False, **shared)
     from ..torch_nn.train import fit
 
     batches = sc.pointwise_batches(split.train, setting(cfg, "negatives", name), setting(cfg, "batch_size", name))
-    return fit(model, sc.pointwise_loss, batches, device=device, progress=progress, desc=name,
-               evaluate=lambda m: evaluate_sampled(sc.score_fn(m, device=device), candidates, k=cfg["k"]), **shared)
+    return fit(model, sc.pointwise_loss, batches, device=device, desc=name, **shared)
 
 
 def pretrained_parts(build, train, cfg: dict, seed: int, trained: dict | None = None) -> tuple:
@@ -215,8 +220,6 @@ def main(argv=None) -> None:
         torch.set_num_threads(1)  # batches of 256: a second thread only adds synchronisation (measured)
     epochs = a.epochs or setting(cfg, "epochs", a.model)
     kw = {"device": nb.device, "rows_dir": out, "progress": True, "framework": a.framework}
-    sc = scoring_module(a.framework)
-    score = (lambda m: sc.score_fn(m)) if a.framework == "keras" else (lambda m: sc.score_fn(m, device=nb.device))
     if a.model == "neumf_pre":
         parts = {}
 
@@ -225,13 +228,14 @@ def main(argv=None) -> None:
             return parts[n]
 
         gmf, mlp = pretrained_parts(lambda n, s, f: build(n, split, cfg, s, f, a.framework), train_part, cfg, a.seed)
-        model = sc.neumf_from_pretrained(gmf, mlp, alpha=cfg["neumf_alpha"], reg=setting(cfg, "reg", "neumf_pre"))
+        model = scoring_module(a.framework).neumf_from_pretrained(gmf, mlp, alpha=cfg["neumf_alpha"],
+                                                                  reg=setting(cfg, "reg", "neumf_pre"))
         # the epoch whose weights each part hands over (its last unless pretrain_from="best")
         start = {f"{n}_epoch": h.best_epoch or int(h.last("epoch")) for n, h in parts.items()}
         # epoch 0, before any NeuMF step (He et al.'s code prints it as "Init" and lets it be the best
         # iteration); computed before a resumed checkpoint loads: it is the pre-trained start
         start.update({f"init_{k}": v for k, v in
-                      evaluate_sampled(score(model), candidates, k=cfg["k"]).items()})
+                      evaluate_sampled(score_fn(model, a.framework, nb.device), candidates, k=cfg["k"]).items()})
     else:
         model, start = build(a.model, split, cfg, a.seed, framework=a.framework), {}
     history = train(a.model, model, split, candidates, cfg, a.seed, epochs=epochs, **kw)

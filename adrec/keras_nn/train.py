@@ -95,8 +95,10 @@ def _numbered(prefix, arrays) -> dict:
 
 
 def _unnumbered(state, prefix) -> list:
-    count = sum(1 for key in state.files if key.startswith(prefix + "_") and key[len(prefix) + 1:].isdigit())
-    return [state[f"{prefix}_{i}"] for i in range(count)]
+    arrays = []
+    while f"{prefix}_{len(arrays)}" in state.files:
+        arrays.append(state[f"{prefix}_{len(arrays)}"])
+    return arrays
 
 
 def _dense_gradients(optimizer_cls):
