@@ -283,7 +283,7 @@ plan = [(name, model, framework) for name in tasks for model in next_item.MODELS
         for framework in ("torch", "keras") if framework == "torch" or model in cfg["keras_models"]]
 for name, model_name, framework in plan:
     n_epochs = cfg["epochs"] if model_name == "sasrec" else cfg["rnn_epochs"]
-    saved = rows_dir / f"{name}_{model_name}_{framework}_seed{seed}.json"
+    saved = rows_dir / f"{name}_{model_name}_{adrec.experiments.framework_tag(framework)}_seed{seed}.json"
     if reuse_rows and saved.exists():
         row = json.loads(saved.read_text())
         same = all(row["provenance"]["settings"].get(k) == cfg[k]

@@ -208,6 +208,8 @@ def test_keras_loop_restores_the_best_epoch_as_the_torch_loop():
 def test_interrupted_keras_row_resumes_to_the_uninterrupted_run(tmp_path):
     """A Keras row stopped after 2 epochs resumes from its .npz checkpoint (weights, Adam's moments,
     history, best epoch) to the same numbers as an uninterrupted run; a finished one trains nothing."""
+    import keras
+
     from adrec.keras_nn import scoring as ksc
 
     split, cands = block_task()
@@ -220,7 +222,9 @@ def test_interrupted_keras_row_resumes_to_the_uninterrupted_run(tmp_path):
     whole_model, whole = keras_row()
     keras_row(rows_dir=tmp_path, epochs=2)
     path = ncf_runs.checkpoint_path(tmp_path, "gmf", 0, cfg, framework="keras")
-    assert path.name.startswith("gmf_keras_seed0_") and path.suffix == ".npz" and path.exists()
+    # the backend is in the name: a Keras row on torch must not resume one trained on TensorFlow
+    assert path.name.startswith(f"gmf_keras-{keras.config.backend()}_seed0_") and path.suffix == ".npz"
+    assert path.exists()
     resumed_model, resumed = keras_row(rows_dir=tmp_path)
     assert [r["epoch"] for r in resumed.rows] == [1, 2, 3, 4] and resumed.best_epoch == whole.best_epoch
     for key in ("train_loss", "hr@3", "ndcg@3"):
@@ -253,8 +257,8 @@ def test_keras_runner_row_equals_the_committed_quick_notebook(tmp_path):
     committed = json.loads((ROOT / "results" / "quick" / ncf_runs.NOTEBOOK / "metrics.json").read_text())["gmf_keras"]
     ncf_runs.main(["--model", "gmf", "--framework", "keras", "--profile", "quick", "--device", "cpu"])
     rows = tmp_path / "results" / "quick" / ncf_runs.NOTEBOOK / "rows"
-    row = json.loads((rows / "gmf_keras_seed0.json").read_text())
+    row = json.loads((rows / "gmf_keras-tensorflow_seed0.json").read_text())
     assert row["framework"] == "keras" and row["provenance"]["keras_backend"] == "tensorflow"
     for key in ("hr@10", "ndcg@10", "best_hr@10", "best_ndcg@10", "best_epoch"):
         assert row["metrics"][key] == pytest.approx(committed[key], rel=1e-6), key
-    assert list(rows.glob("gmf_keras_seed0_*.ckpt.npz"))  # checkpointed, as the full profile's rows
+    assert list(rows.glob("gmf_keras-tensorflow_seed0_*.ckpt.npz"))  # checkpointed, as the full profile's rows

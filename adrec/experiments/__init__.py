@@ -99,6 +99,17 @@ def plot_rows(row_files, metrics: tuple, published: dict | None = None, wall_tim
     return fig
 
 
+def framework_tag(framework: str) -> str:
+    """How a row's file names say what trained it: ``torch``, or ``keras-<backend>`` (the backend
+    ``KERAS_BACKEND`` chose), so a Keras row on torch (the GPU path) neither overwrites a Keras row
+    on TensorFlow nor resumes its checkpoint."""
+    if framework != "keras":
+        return framework
+    import keras
+
+    return f"keras-{keras.config.backend()}"
+
+
 def row_provenance(nb, history, **extra) -> dict:
     """A trained row's provenance: the run's, with ``wall_time_s`` the training time its history holds
     (summed over every resumed run of the row) and ``invocation_s`` the time of the run that wrote it."""

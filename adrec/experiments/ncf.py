@@ -5,11 +5,11 @@ among 99 sampled negatives (He et al. 2017's protocol, :func:`adrec.ranking.eval
 The notebook and ``python -m adrec.experiments.ncf --model gmf --seed 0 [--framework keras]`` build
 and train through the same functions here, with the same profile settings. In the full profile
 every (model, framework, seed) run checkpoints each epoch to
-``results/full/02_dot_product_scoring/rows/<model>_<framework>_seed<s>_<key>.ckpt.pt`` (Keras:
-``.ckpt.npz``; ``key``: a hash of the settings the row depends on, epochs excepted): an interrupted
-run resumes, and the notebook's full run picks up the rows trained beforehand (a finished
-checkpoint trains nothing more). ``--epochs N`` stops a row early (a CPU budget); its
-JSON says how many of the profile's epochs it had. ``--model itempop|itemknn|userknn`` scores the
+``results/full/02_dot_product_scoring/rows/<model>_torch_seed<s>_<key>.ckpt.pt`` (Keras:
+``<model>_keras-<backend>_seed<s>_<key>.ckpt.npz``; ``key``: a hash of the settings the row depends
+on, epochs excepted): an interrupted run resumes, and the notebook's full run picks up the rows
+trained beforehand (a finished checkpoint trains nothing more). ``--epochs N`` stops a row early (a
+CPU budget); its JSON says how many of the profile's epochs it had. ``--model itempop|itemknn|userknn`` scores the
 untrained baselines of :mod:`adrec.baselines` on the same candidates into ``rows/<name>_numpy.json``.
 """
 from __future__ import annotations
@@ -103,7 +103,9 @@ def checkpoint_path(rows_dir: Path | None, name: str, seed: int, cfg: dict, fram
     if rows_dir is None:
         return None
     suffix = {"torch": "pt", "keras": "npz"}[framework]
-    return Path(rows_dir) / f"{name}_{framework}_seed{seed}_{settings_key(cfg, name)}.ckpt.{suffix}"
+    from . import framework_tag
+
+    return Path(rows_dir) / f"{name}_{framework_tag(framework)}_seed{seed}_{settings_key(cfg, name)}.ckpt.{suffix}"
 
 
 def train(name: str, model, split, candidates, cfg: dict, seed: int, *, device: str = "cpu",
@@ -193,7 +195,7 @@ def main(argv=None) -> None:
 
     from .. import paths, run
     from ..ranking import evaluate_sampled
-    from . import parse_row_args, row_provenance, row_runner_parser
+    from . import framework_tag, parse_row_args, row_provenance, row_runner_parser
 
     p = row_runner_parser(__doc__, MODELS + BASELINES, NOTEBOOK, PLOTTED, "figures/02_mf_dot_rows_full.png")
     p.add_argument("--seed", type=int, default=0, help="the model's seed (weights and negatives)")
@@ -240,7 +242,7 @@ def main(argv=None) -> None:
         model, start = build(a.model, split, cfg, a.seed, framework=a.framework), {}
     history = train(a.model, model, split, candidates, cfg, a.seed, epochs=epochs, **kw)
     metrics = {**row(a.model, history, cfg, epochs), **start}
-    stem = f"{a.model}_{a.framework}_seed{a.seed}"
+    stem = f"{a.model}_{framework_tag(a.framework)}_seed{a.seed}"
     result = {"model": a.model, "framework": a.framework, "seed": a.seed, "eval_seed": a.eval_seed,
               "metrics": metrics, "history": history.rows,
               "provenance": row_provenance(nb, history, epochs=epochs)}

@@ -115,6 +115,7 @@ def main(argv=None) -> None:
     import json
 
     from .. import paths, profiles, run
+    from . import framework_tag
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--dataset", choices=sorted(LOADERS), required=True)
@@ -131,7 +132,7 @@ def main(argv=None) -> None:
     epochs = a.epochs or cfg["epochs" if a.model == "sasrec" else "rnn_epochs"]
     out = paths.results_dir() / a.profile / "05_sequence_models" / "rows"
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{a.dataset}_{a.model}_{a.framework}_seed{a.seed}"
+    stem = f"{a.dataset}_{a.model}_{framework_tag(a.framework)}_seed{a.seed}"
     task = load_task(a.dataset, cfg["n_negatives"], seed=a.seed)
     _, history, best = train(a.model, a.framework, task, cfg, epochs=epochs, seed=a.seed, device=nb.device,
                              checkpoint=out / f"{stem}.ckpt.pt" if a.framework == "torch" else None)
