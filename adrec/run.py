@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -35,17 +36,20 @@ def save_png(fig, target) -> Path:
 
 
 def git_commit() -> str | None:
-    """HEAD's commit, with ``-dirty`` when tracked source files differ from it."""
+    """HEAD's commit, with ``-dirty`` when tracked source files differ from it; where the checkout
+    has no git history (a copy of the working tree sent to a GPU machine), ``ADREC_GIT_COMMIT``
+    as the sender set it, else None."""
+    fallback = os.environ.get("ADREC_GIT_COMMIT") or None
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.project_root(),
                              capture_output=True, text=True, timeout=10)
         if out.returncode != 0:
-            return None
+            return fallback
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *_OUTPUTS],
                                cwd=paths.project_root(), capture_output=True, text=True, timeout=10)
         return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
-        return None
+        return fallback
 
 
 def _check_metrics(obj, where="metrics"):

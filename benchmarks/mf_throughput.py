@@ -22,6 +22,7 @@ from common import fastest
 
 MODELS = {"mf_dot": 64, "neumf": 32}
 BATCH, NEGATIVES, LR = 1024, 4, 1e-3
+WARM_UP = 20 * BATCH  # examples trained before the timing (compilation, allocator)
 WORKERS = (("pytorch", "torch", None), ("keras/torch", "keras", "torch"), ("keras/tensorflow", "keras", "tensorflow"))
 
 
@@ -36,7 +37,7 @@ def worker(framework, n, device, repeats):
     from adrec import env
     dev = env.pick_device(device)
     split, u, i, y = examples(n)
-    warm = 20 * BATCH
+    warm = WARM_UP
     out = {}
     if framework == "torch":
         import torch
@@ -84,6 +85,9 @@ def main(argv=None):
     ap.add_argument("--out", default="results/benchmarks")
     ap.add_argument("--worker", choices=("torch", "keras"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.examples <= WARM_UP + BATCH:
+        ap.error(f"--examples must exceed the {WARM_UP:,} warm-up examples by at least a batch ({BATCH}), "
+                 f"got {args.examples:,}")
     if args.worker:
         return worker(args.worker, args.examples, args.device, args.repeats)
 

@@ -146,3 +146,20 @@ def test_git_commit_is_dirty_for_source_changes_only(tmp_path, monkeypatch):
     r = run.Run(notebook="n", profile="quick", seed=0, device="cpu", settings={}, environment={})
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "next")
     assert r.commit == head + "-dirty" and run.git_commit() not in (head, head + "-dirty")
+
+
+def test_git_commit_without_history_is_the_senders(tmp_path, monkeypatch):
+    """A copy of the working tree with no .git (what a GPU machine receives) records the commit the
+    sender put in ADREC_GIT_COMMIT, and nothing when none was set; a real checkout ignores it."""
+    from adrec import paths, run
+
+    real_root = paths.project_root()
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))  # no repository above tmp_path
+    monkeypatch.setattr(paths, "project_root", lambda: tmp_path)
+    monkeypatch.delenv("ADREC_GIT_COMMIT", raising=False)
+    assert run.git_commit() is None
+    monkeypatch.setenv("ADREC_GIT_COMMIT", "0123abc")
+    assert run.git_commit() == "0123abc"
+    monkeypatch.delenv("GIT_CEILING_DIRECTORIES")
+    monkeypatch.setattr(paths, "project_root", lambda: real_root)
+    assert run.git_commit() not in (None, "0123abc")

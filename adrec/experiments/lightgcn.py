@@ -99,7 +99,7 @@ def train(run: str, model, train, test, cfg: dict, seed: int, *, data_seed: int 
     checkpoint = checkpoint_path(rows_dir, run, seed, cfg, data_seed)
     evaluate = full_ranking_evaluator(train, test, k=cfg["k"], every=cfg["eval_every"], epochs=epochs,
                                       done=checkpoint_epoch(checkpoint))
-    return fit(model, tg.bpr_loss_fn(cfg["reg"]), tg.bpr_batches(train, cfg["batch_size"]), epochs=epochs,
+    return fit(model, tg.bpr_loss_fn(cfg["reg"]), tg.bpr_batches(train, cfg["batch_size"], device), epochs=epochs,
                lr=cfg["lr"], device=device, evaluate=evaluate, seed=seed, progress=progress, desc=run,
                checkpoint=checkpoint)
 

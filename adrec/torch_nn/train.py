@@ -55,7 +55,10 @@ def fit(model, loss_fn, batches, *, epochs: int, lr: float = 1e-3, weight_decay:
     for epoch in bar:
         rng = np.random.default_rng([seed, epoch])
         model.train()
-        total, count = 0.0, 0
+        # the loss is summed on the device (float64, as a Python float would; mps has no float64):
+        # no host sync per batch, so a GPU is fed the next batch while it runs this one
+        total = torch.zeros((), dtype=torch.float32 if str(device).startswith("mps") else torch.float64, device=device)
+        count = 0
         for batch in batches(epoch, rng):
             batch = to_device(batch, device)
             loss = loss_fn(model, batch)
@@ -63,9 +66,9 @@ def fit(model, loss_fn, batches, *, epochs: int, lr: float = 1e-3, weight_decay:
             loss.backward()
             opt.step()
             n = len(batch[0])
-            total += float(loss.detach()) * n
+            total += loss.detach().to(total.dtype) * n
             count += n
-        row = {"epoch": epoch + 1, "train_loss": total / max(count, 1)}
+        row = {"epoch": epoch + 1, "train_loss": float(total) / max(count, 1)}
         if evaluate is not None:
             model.eval()
             with torch.no_grad():
