@@ -37,7 +37,6 @@ def worker(framework, n, device, repeats):
     from adrec import env
     dev = env.pick_device(device)
     split, u, i, y = examples(n)
-    warm = WARM_UP
     out = {}
     if framework == "torch":
         import torch
@@ -56,8 +55,8 @@ def worker(framework, n, device, repeats):
                     opt.step()
                 if dev == "cuda":
                     torch.cuda.synchronize()
-            run(0, warm)
-            out[name] = (n - warm) / fastest(lambda: run(warm, n), repeats)[0]
+            run(0, WARM_UP)
+            out[name] = (n - WARM_UP) / fastest(lambda: run(WARM_UP, n), repeats)[0]
     else:
         import keras
 
@@ -67,10 +66,10 @@ def worker(framework, n, device, repeats):
             model = ksc.build_model(name, split.n_users, split.n_items, factors, 3, seed=0)
             model.compile(optimizer=_dense_gradients(keras.optimizers.Adam)(LR),
                           loss=keras.losses.BinaryCrossentropy(from_logits=True))
-            model.fit((u[:warm], i[:warm]), y[:warm].astype("float32"), batch_size=BATCH, epochs=1,
+            model.fit((u[:WARM_UP], i[:WARM_UP]), y[:WARM_UP].astype("float32"), batch_size=BATCH, epochs=1,
                       shuffle=False, verbose=0)
-            rest = ((u[warm:], i[warm:]), y[warm:].astype("float32"))
-            out[name] = (n - warm) / fastest(
+            rest = ((u[WARM_UP:], i[WARM_UP:]), y[WARM_UP:].astype("float32"))
+            out[name] = (n - WARM_UP) / fastest(
                 lambda: model.fit(*rest, batch_size=BATCH, epochs=1, shuffle=False, verbose=0), repeats)[0]
         out["backend"] = keras.backend.backend()
     out["device"] = dev

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 import torch
 
 from adrec.ranking import topk_full_ranking
-from common import machine, plain_topk, save
+from common import fastest, machine, plain_topk, save
 
 
 
@@ -48,13 +48,8 @@ def copy_bandwidth(device: str, n_bytes: int = 1 << 30, repeats: int = 10) -> fl
     src = torch.empty(n_bytes // 4, dtype=torch.float32, device=device).uniform_()
     dst = torch.empty_like(src)
     dst.copy_(src)  # warm-up
-    best = np.inf
-    for _ in range(repeats):
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        dst.copy_(src)
-        torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - t0)
+    torch.cuda.synchronize()
+    best, _ = fastest(lambda: (dst.copy_(src), torch.cuda.synchronize()), repeats)
     return 2 * n_bytes / best
 
 
