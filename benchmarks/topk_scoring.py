@@ -22,7 +22,6 @@ Usage: ``python benchmarks/topk_scoring.py [--device auto] [--synthetic] [--nump
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import scipy.sparse as sp
@@ -49,19 +48,18 @@ def copy_bandwidth(device: str, n_bytes: int = 1 << 30, repeats: int = 10) -> fl
     dst = torch.empty_like(src)
     dst.copy_(src)  # warm-up
     torch.cuda.synchronize()
-    best, _ = fastest(lambda: (dst.copy_(src), torch.cuda.synchronize()), repeats)
+    best, _ = timed(lambda: dst.copy_(src), repeats)
     return 2 * n_bytes / best
 
 
 def timed(fn, repeat=1):
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
+    """:func:`common.fastest` of ``fn``, each timed call waiting for the GPU to finish."""
+    def step():
         result = fn()
         if torch.cuda.is_available():
             torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
+        return result
+    return fastest(step, repeat)
 
 
 def main(argv=None):
