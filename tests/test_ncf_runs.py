@@ -262,3 +262,22 @@ def test_keras_runner_row_equals_the_committed_quick_notebook(tmp_path):
     for key in ("hr@10", "ndcg@10", "best_hr@10", "best_ndcg@10", "best_epoch"):
         assert row["metrics"][key] == pytest.approx(committed[key], rel=1e-6), key
     assert list(rows.glob("gmf_keras-tensorflow_seed0_*.ckpt.npz"))  # checkpointed, as the full profile's rows
+
+
+def test_factors_option_trains_its_own_row_at_that_size(tmp_path):
+    """``--factors N`` trains the model at size N (recorded in the row's settings, resumed from its own
+    checkpoint) into ``<model>_torch_seed<s>_dim<N>.json``, beside the profile-size row."""
+    assert ncf_runs.resized({"mf_dot": 128, "gmf": 32}, "mf_dot", 192) == {"mf_dot": 192, "gmf": 32}
+    assert ncf_runs.resized(16, "gmf", 8) == {"mf_dot": 16, "gmf": 8, "mlp": 16, "neumf": 16}
+    for name, size in (("neumf_pre", 8), ("itempop", 8), ("mf_dot", 0), ("mf_dot", 8.5)):
+        with pytest.raises(ValueError):
+            ncf_runs.resized(16, name, size)
+    with pytest.raises(SystemExit):
+        ncf_runs.main(["--model", "neumf_pre", "--profile", "quick", "--factors", "8"])
+    ncf_runs.main(["--model", "mf_dot", "--profile", "quick", "--epochs", "1", "--factors", "4"])
+    rows = tmp_path / "results" / "quick" / ncf_runs.NOTEBOOK / "rows"
+    row = json.loads((rows / "mf_dot_torch_seed0_dim4.json").read_text())
+    assert row["provenance"]["settings"]["factors"]["mf_dot"] == 4
+    assert row["provenance"]["settings"]["factors"]["gmf"] == 16  # the others keep the profile's size
+    assert row["metrics"]["epochs"] == 1 and 0 < row["metrics"]["hr@10"] < 1
+    assert not (rows / "mf_dot_torch_seed0.json").exists()

@@ -9,7 +9,9 @@ every (model, framework, seed) run checkpoints each epoch to
 ``<model>_keras-<backend>_seed<s>_<key>.ckpt.npz``; ``key``: a hash of the settings the row depends
 on, epochs excepted): an interrupted run resumes, and the notebook's full run picks up the rows
 trained beforehand (a finished checkpoint trains nothing more). ``--epochs N`` stops a row early (a
-CPU budget); its JSON says how many of the profile's epochs it had. ``--model itempop|itemknn|userknn`` scores the
+CPU budget); its JSON says how many of the profile's epochs it had. ``--factors N`` trains the model at
+size N instead of the profile's (e.g. the dot product at another dimension of Rendle et al.'s 16-192
+sweep) into ``rows/<model>_<framework>_seed<s>_dim<N>.json``. ``--model itempop|itemknn|userknn`` scores the
 untrained baselines of :mod:`adrec.baselines` on the same candidates into ``rows/<name>_numpy.json``.
 """
 from __future__ import annotations
@@ -79,6 +81,17 @@ def rows_dir(notebook_dir: Path, eval_seed: int = 0) -> Path:
 # the settings a row's training depends on (the number of epochs is not one: a row goes on to more)
 ROW_SETTINGS = ("dataset", "n_users", "subset_seed", "n_layers", "factors", "reg", "init_std", "negatives", "lr",
                 "batch_size", "optimizer", "neumf_alpha", "n_eval_negatives", "k")
+
+
+def resized(factors, name: str, size: int) -> dict:
+    """The profile's ``factors`` (one size or a dict per model) with model ``name`` at ``size``.
+    Not for a variant (neumf_pre), whose size is that of the parts it is built from."""
+    if name not in MODELS or name != architecture(name):
+        raise ValueError(f"a size can be set for {', '.join(m for m in MODELS if m == architecture(m))}, not {name!r}")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"the size of {name} must be a positive whole number, not {size!r}")
+    sizes = dict(factors) if isinstance(factors, dict) else {m: factors for m in MODELS if m == architecture(m)}
+    return {**sizes, name: size}
 
 
 def settings_key(cfg: dict, name: str) -> str:
@@ -202,10 +215,20 @@ def main(argv=None) -> None:
     p.add_argument("--eval-seed", type=int, default=0, help="seed of the evaluation candidates (the notebook's)")
     p.add_argument("--framework", choices=FRAMEWORKS, default="torch",
                    help="keras: adrec.keras_nn on the backend KERAS_BACKEND names (as the notebook)")
+    p.add_argument("--factors", type=int, default=None, metavar="N",
+                   help="the model's size instead of the profile's; its row is <model>_<framework>_seed<s>_dim<N>")
     a = parse_row_args(p, argv, plot_rows, PLOTTED)
     if a is None:
         return
-    nb = run.start(NOTEBOOK, profile=a.profile, seed=a.seed, device=a.device)
+    sized = {}
+    if a.factors is not None:
+        from ..profiles import resolve
+
+        try:
+            sized["factors"] = resized(resolve(NOTEBOOK, a.profile)["factors"], a.model, a.factors)
+        except ValueError as e:
+            p.error(f"--factors: {e}")
+    nb = run.start(NOTEBOOK, profile=a.profile, seed=a.seed, device=a.device, **sized)
     cfg = nb.settings
     out = rows_dir(paths.results_dir() / a.profile / NOTEBOOK, a.eval_seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -242,7 +265,7 @@ def main(argv=None) -> None:
         model, start = build(a.model, split, cfg, a.seed, framework=a.framework), {}
     history = train(a.model, model, split, candidates, cfg, a.seed, epochs=epochs, **kw)
     metrics = {**row(a.model, history, cfg, epochs), **start}
-    stem = f"{a.model}_{framework_tag(a.framework)}_seed{a.seed}"
+    stem = f"{a.model}_{framework_tag(a.framework)}_seed{a.seed}" + (f"_dim{a.factors}" if sized else "")
     result = {"model": a.model, "framework": a.framework, "seed": a.seed, "eval_seed": a.eval_seed,
               "metrics": metrics, "history": history.rows,
               "provenance": row_provenance(nb, history, epochs=epochs)}
