@@ -265,8 +265,8 @@ def test_keras_runner_row_equals_the_committed_quick_notebook(tmp_path):
 
 
 def test_factors_option_trains_its_own_row_at_that_size(tmp_path):
-    """``--factors N`` trains the model at size N (recorded in the row's settings, resumed from its own
-    checkpoint) into ``<model>_torch_seed<s>_dim<N>.json``, beside the profile-size row."""
+    """``--factors N`` trains the model at size N (recorded in the row's settings, so its checkpoint key
+    differs from the profile size's) into ``<model>_torch_seed<s>_dim<N>.json``, not the profile-size row."""
     assert ncf_runs.resized({"mf_dot": 128, "gmf": 32}, "mf_dot", 192) == {"mf_dot": 192, "gmf": 32}
     assert ncf_runs.resized(16, "gmf", 8) == {"mf_dot": 16, "gmf": 8, "mlp": 16, "neumf": 16}
     for name, size in (("neumf_pre", 8), ("itempop", 8), ("mf_dot", 0), ("mf_dot", 8.5)):

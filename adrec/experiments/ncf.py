@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..ref.scoring import architecture
+from ..ref.scoring import MODEL_NAMES, architecture
 
 MODELS = ("mf_dot", "gmf", "mlp", "neumf", "neumf_pre")
 FRAMEWORKS = ("torch", "keras")  # adrec.torch_nn.scoring and its mirror adrec.keras_nn.scoring
@@ -86,11 +86,11 @@ ROW_SETTINGS = ("dataset", "n_users", "subset_seed", "n_layers", "factors", "reg
 def resized(factors, name: str, size: int) -> dict:
     """The profile's ``factors`` (one size or a dict per model) with model ``name`` at ``size``.
     Not for a variant (neumf_pre), whose size is that of the parts it is built from."""
-    if name not in MODELS or name != architecture(name):
-        raise ValueError(f"a size can be set for {', '.join(m for m in MODELS if m == architecture(m))}, not {name!r}")
+    if name not in MODEL_NAMES:
+        raise ValueError(f"a size can be set for {', '.join(MODEL_NAMES)}, not {name!r}")
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(f"the size of {name} must be a positive whole number, not {size!r}")
-    sizes = dict(factors) if isinstance(factors, dict) else {m: factors for m in MODELS if m == architecture(m)}
+    sizes = dict(factors) if isinstance(factors, dict) else dict.fromkeys(MODEL_NAMES, factors)
     return {**sizes, name: size}
 
 
