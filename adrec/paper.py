@@ -15,7 +15,14 @@ Placeholders in the template:
 * ``{{spread PROFILE/NOTEBOOK/rows/PATTERN/METRIC|.4f}}``: one metric over every row file whose stem
   matches the glob ``PATTERN`` (e.g. ``gmf_torch_seed[0-9]``), as mean ± sample standard deviation,
   the count and the range; ``{{spread .../METRIC PUBLISHED|.4f}}`` adds the mean minus a published
-  value, signed.
+  value, signed;
+* ``{{meandiff A B|.4f}}`` and ``{{welch A B}}``, with ``A`` and ``B`` two such ``rows/PATTERN/METRIC``
+  references: the mean of A minus the mean of B (or minus a published number B), signed, and Welch's t of that difference with its
+  Welch–Satterthwaite degrees of freedom (``t = 1.58 on 3.2 df``; both need two rows on each side);
+* ``{{ratio A B|.1f}}``: one recorded number over another (``|.2f`` by default), each any reference
+  that ``value`` takes;
+* ``benchmarks/FILE/KEY`` in place of ``PROFILE/NOTEBOOK/METRIC``: a number of a benchmark's output
+  ``results/benchmarks/FILE.json`` (``KEY`` dotted, e.g. ``examples_per_s.keras/torch.mf_dot``).
 
 A number not yet recorded renders as ``n/a (not run)``. ``make reproduce`` re-renders the paper;
 ``tests/test_paper.py`` fails when the committed ``paper/adrec.md`` differs from what the committed
@@ -30,8 +37,14 @@ from pathlib import Path
 from . import paths
 from .run import flatten
 
-PLACEHOLDER = re.compile(r"\{\{\s*(value|diff|reldiff|table|provenance|spread)\s+([^}|\s]+)(?:\s+([-+0-9.eE]+))?(?:\|([^}]*))?\s*\}\}")
+KINDS = ("value", "diff", "reldiff", "table", "provenance", "spread", "meandiff", "welch", "ratio")
+PLACEHOLDER = re.compile(r"\{\{\s*(" + "|".join(KINDS) + r")\s+([^}|\s]+)(?:\s+([^}|\s]+))?(?:\|([^}]*))?\s*\}\}")
 MISSING = "n/a (not run)"
+BENCHMARKS = "benchmarks"  # the first part of a reference to results/benchmarks/FILE.json
+
+
+def _bad(placeholder: str, want: str) -> ValueError:
+    return ValueError(f"bad paper placeholder {placeholder!r}: want {want}")
 
 
 def _load(results: Path, profile: str, notebook: str) -> dict | None:
@@ -48,21 +61,73 @@ def _load_row(results: Path, profile: str, notebook: str, stem: str) -> dict | N
     return {**row["metrics"], "provenance": row.get("provenance", {})}
 
 
-def _spread(results: Path, profile: str, notebook: str, pattern: str, metric: str, spec: str | None,
-            published: str | None = None) -> str:
-    """Mean ± sample sd, count and range of one metric over the row files matching ``pattern``
-    (and the mean minus ``published``, when given)."""
+def _lookup(results: Path, ref: str, placeholder: str) -> tuple[dict | None, str | None]:
+    """``(record, metric)`` of a reference: the record is a notebook's metrics.json, one row file or
+    one benchmark file (None when not recorded); ``metric`` is the dotted name after it (None if absent)."""
+    parts = ref.split("/", 2)
+    if len(parts) < 2 or not parts[1]:
+        raise _bad(placeholder, "PROFILE/NOTEBOOK[/METRIC], PROFILE/NOTEBOOK/rows/STEM[/METRIC] or benchmarks/FILE[/KEY]")
+    if parts[0] == BENCHMARKS:
+        path = results / BENCHMARKS / f"{parts[1]}.json"
+        return (json.loads(path.read_text()) if path.exists() else None), (parts[2] if len(parts) == 3 else None)
+    if len(parts) == 3 and parts[2].startswith("rows/"):
+        row_ref = parts[2].split("/", 2)
+        if not row_ref[1]:
+            raise _bad(placeholder, "PROFILE/NOTEBOOK/rows/STEM[/METRIC]")
+        return _load_row(results, parts[0], parts[1], row_ref[1]), (row_ref[2] if len(row_ref) == 3 else None)
+    return _load(results, parts[0], parts[1]), (parts[2] if len(parts) == 3 else None)
+
+
+def _number(results: Path, ref: str, placeholder: str):
+    """The one number a reference names, or None when it is not recorded."""
+    data, metric = _lookup(results, ref, placeholder)
+    if metric is None:
+        raise _bad(placeholder, "a reference that ends in a METRIC (or a benchmark KEY)")
+    if data is None:
+        return None
+    data.pop("provenance", None)
+    return flatten(data).get(metric)
+
+
+def _row_values(results: Path, ref: str, placeholder: str) -> list[float]:
+    """One metric of every row file whose stem matches the glob in ``PROFILE/NOTEBOOK/rows/PATTERN/METRIC``."""
+    parts = ref.split("/")
+    if len(parts) != 5 or parts[2] != "rows":
+        raise _bad(placeholder, "PROFILE/NOTEBOOK/rows/PATTERN/METRIC")
+    profile, notebook, _, pattern, metric = parts
     rows = sorted((results / profile / notebook / "rows").glob(f"{pattern}.json"))
-    values = [flat[metric] for flat in (flatten(json.loads(p.read_text())["metrics"]) for p in rows) if metric in flat]
+    flats = (flatten(json.loads(p.read_text())["metrics"]) for p in rows)
+    return [flat[metric] for flat in flats if metric in flat]
+
+
+def _mean_sd(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    n = len(values)
+    mean = sum(values) / n
+    return mean, ((sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5 if n > 1 else 0.0)
+
+
+def _spread(values: list[float], spec: str | None, published: str | None = None) -> str:
+    """Mean ± sample sd, count and range of one metric over rows (and the mean minus ``published``)."""
     if not values:
         return MISSING
     n = len(values)
-    mean = sum(values) / n
+    mean, sd = _mean_sd(values)
     vs = "" if published is None else f"; mean − {published}: {_signed_diff(mean, published, spec)}"
     if n == 1:
         return f"{_fmt(mean, spec)} (1 run{vs})"
-    sd = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5
     return f"{_fmt(mean, spec)} ± {_fmt(sd, spec)} ({n} runs, {_fmt(min(values), spec)}–{_fmt(max(values), spec)}{vs})"
+
+
+def _welch(a: list[float], b: list[float], spec: str | None) -> str:
+    """Welch's t of mean(a) − mean(b) and its Welch–Satterthwaite degrees of freedom."""
+    if len(a) < 2 or len(b) < 2:
+        return MISSING
+    (ma, sa), (mb, sb) = _mean_sd(a), _mean_sd(b)
+    va, vb = sa ** 2 / len(a), sb ** 2 / len(b)
+    t = (ma - mb) / (va + vb) ** 0.5
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    return f"t = {format(t, spec or '.2f')} on {df:.1f} df"
 
 
 def _signed_diff(value: float, published: str, spec: str | None) -> str:
@@ -76,27 +141,43 @@ def _fmt(value, spec: str | None) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _published(arg: str | None, placeholder: str) -> str | None:
+    if arg is not None and not _is_number(arg):
+        raise _bad(placeholder, "a published number after the reference")
+    return arg
+
+
 def render(template: str, results: Path | None = None) -> str:
     results = Path(results or paths.results_dir())
 
     def replace(match):
-        kind, ref, published, spec = match.groups()
-        parts = ref.split("/", 2)
-        if len(parts) < 2:
-            raise ValueError(f"bad paper placeholder {match.group(0)!r}: want PROFILE/NOTEBOOK[/METRIC]")
+        kind, ref, arg, spec = match.groups()
+        placeholder = match.group(0)
+        if kind in ("meandiff", "welch", "ratio") and arg is None:
+            raise _bad(placeholder, f"{kind} REFERENCE_A REFERENCE_B")
         if kind == "spread":
-            row_ref = parts[2].split("/") if len(parts) == 3 else []
-            if len(row_ref) != 3 or row_ref[0] != "rows":
-                raise ValueError(f"bad paper placeholder {match.group(0)!r}: want PROFILE/NOTEBOOK/rows/PATTERN/METRIC")
-            return _spread(results, parts[0], parts[1], row_ref[1], row_ref[2], spec, published)
-        if len(parts) == 3 and parts[2].startswith("rows/"):  # PROFILE/NOTEBOOK/rows/STEM[/METRIC]
-            row_ref = parts[2].split("/", 2)
-            if len(row_ref) < 2 or not row_ref[1]:
-                raise ValueError(f"bad paper placeholder {match.group(0)!r}: want PROFILE/NOTEBOOK/rows/STEM[/METRIC]")
-            data = _load_row(results, parts[0], parts[1], row_ref[1])
-            parts = parts[:2] + row_ref[2:]
-        else:
-            data = _load(results, parts[0], parts[1])
+            return _spread(_row_values(results, ref, placeholder), spec, _published(arg, placeholder))
+        if kind in ("meandiff", "welch"):
+            a = _row_values(results, ref, placeholder)
+            if kind == "meandiff" and _is_number(arg):  # the mean minus a published number
+                return MISSING if not a else _signed_diff(_mean_sd(a)[0], arg, spec)
+            b = _row_values(results, arg, placeholder)
+            if kind == "welch":
+                return _welch(a, b, spec)
+            return MISSING if not (a and b) else format(_mean_sd(a)[0] - _mean_sd(b)[0], "+" + (spec or ".4f"))
+        if kind == "ratio":
+            a, b = _number(results, ref, placeholder), _number(results, arg, placeholder)
+            return MISSING if a is None or b is None else format(a / b, spec or ".2f")
+        published = _published(arg, placeholder)
+        data, metric = _lookup(results, ref, placeholder)
         if data is None:
             return MISSING
         provenance = data.pop("provenance", {})
@@ -105,19 +186,21 @@ def render(template: str, results: Path | None = None) -> str:
             rows = ["| metric | value |", "|---|---|"] + [f"| `{k}` | {_fmt(v, spec)} |" for k, v in flat.items()]
             return "\n".join(rows)
         if kind == "provenance":
+            if ref.startswith(BENCHMARKS + "/"):
+                raise _bad(placeholder, "a notebook or a row (a benchmark file has no provenance line)")
             versions = provenance.get("versions", {})
             return (f"{provenance.get('profile')} profile, seed {provenance.get('seed')}, "
                     f"{provenance.get('device_name')}, torch {versions.get('torch')}, keras {versions.get('keras')} "
                     f"({provenance.get('keras_backend')}), commit {str(provenance.get('git_commit'))[:12]}, "
                     f"{provenance.get('wall_time_s')} s")
-        if len(parts) != 3:
-            raise ValueError(f"bad paper placeholder {match.group(0)!r}: want PROFILE/NOTEBOOK/METRIC")
-        if parts[2] not in flat:
+        if metric is None:
+            raise _bad(placeholder, "PROFILE/NOTEBOOK/METRIC")
+        if metric not in flat:
             return MISSING
-        value = flat[parts[2]]
+        value = flat[metric]
         if kind in ("diff", "reldiff"):
             if published is None:
-                raise ValueError(f"{match.group(0)!r}: {kind} needs a published value")
+                raise ValueError(f"{placeholder!r}: {kind} needs a published value")
             if kind == "reldiff":
                 return format(100 * (value / float(published) - 1), "+" + (spec or ".1f")) + " %"
             return _signed_diff(value, published, spec)

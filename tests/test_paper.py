@@ -64,3 +64,37 @@ def test_spread_over_seed_rows_by_hand(tmp_path):
     assert paper.render("{{spread full/02_x/rows/mlp_torch_seed[0-9]/best_hr@10}}", tmp_path) == paper.MISSING
     with pytest.raises(ValueError, match="PATTERN/METRIC"):
         paper.render("{{spread full/02_x/best_hr@10}}", tmp_path)
+
+
+def test_meandiff_welch_and_ratio_against_scipy(tmp_path):
+    from scipy import stats
+
+    d = tmp_path / "full" / "02_x" / "rows"
+    d.mkdir(parents=True)
+    small, large = [0.7255, 0.7230, 0.7232], [0.7290, 0.7262, 0.7241]
+    for seed, (a, b) in enumerate(zip(small, large)):
+        (d / f"mf_seed{seed}_dim192.json").write_text(json.dumps({"metrics": {"hr@10": a, "train_time_s": 1247.0}}))
+        (d / f"mf_seed{seed}.json").write_text(json.dumps({"metrics": {"hr@10": b, "train_time_s": 681.0}}))
+    a, b = "full/02_x/rows/mf_seed[0-9]_dim192/hr@10", "full/02_x/rows/mf_seed[0-9]/hr@10"
+    # means 0.72390 and 0.72643: difference -0.00253
+    assert paper.render(f"{{{{meandiff {a} {b}}}}}", tmp_path) == "-0.0025"
+    assert paper.render(f"{{{{meandiff {a} 0.7294|.3f}}}}", tmp_path) == "-0.006"  # 0.72390 - 0.7294
+    welch = stats.ttest_ind(small, large, equal_var=False)
+    assert paper.render(f"{{{{welch {a} {b}}}}}", tmp_path) == f"t = {welch.statistic:.2f} on {welch.df:.1f} df"
+    assert paper.render(f"{{{{welch {a} full/02_x/rows/mf_seed0/hr@10}}}}", tmp_path) == paper.MISSING  # one row
+    assert paper.render(f"{{{{meandiff {a} full/02_x/rows/gmf_seed[0-9]/hr@10}}}}", tmp_path) == paper.MISSING
+    # a row's number over another's, and a benchmark file's numbers (keys with "/" in them)
+    ratio = "{{ratio full/02_x/rows/mf_seed0_dim192/train_time_s full/02_x/rows/mf_seed0/train_time_s|.1f}}"
+    assert paper.render(ratio, tmp_path) == "1.8"  # 1247 / 681 = 1.831
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "mf_cpu.json").write_text(json.dumps(
+        {"examples_per_s": {"keras/tensorflow": {"neumf": 75968.4}, "keras/torch": {"neumf": 52582.5}}}))
+    text = ("{{ratio benchmarks/mf_cpu/examples_per_s.keras/tensorflow.neumf benchmarks/mf_cpu/examples_per_s.keras/torch.neumf}} "
+            "{{value benchmarks/mf_cpu/examples_per_s.keras/torch.neumf|,.0f}} {{value benchmarks/absent/x}}")
+    assert paper.render(text, tmp_path) == "1.44 52,582 n/a (not run)"  # 75968.4 / 52582.5 = 1.4447
+    with pytest.raises(ValueError, match="ratio REFERENCE_A REFERENCE_B"):
+        paper.render("{{ratio benchmarks/mf_cpu/examples_per_s.keras/torch.neumf}}", tmp_path)
+    with pytest.raises(ValueError, match="published number"):
+        paper.render(f"{{{{spread {a} {b}}}}}", tmp_path)
+    with pytest.raises(ValueError, match="no provenance line"):
+        paper.render("{{provenance benchmarks/mf_cpu}}", tmp_path)
