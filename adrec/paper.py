@@ -17,8 +17,9 @@ Placeholders in the template:
   the count and the range; ``{{spread .../METRIC PUBLISHED|.4f}}`` adds the mean minus a published
   value, signed;
 * ``{{meandiff A B|.4f}}`` and ``{{welch A B}}``, with ``A`` and ``B`` two such ``rows/PATTERN/METRIC``
-  references: the mean of A minus the mean of B (or minus a published number B), signed, and Welch's t of that difference with its
-  Welch–Satterthwaite degrees of freedom (``t = 1.58 on 3.2 df``; both need two rows on each side);
+  references: the mean of A minus the mean of B (``meandiff`` also takes a published number as B),
+  signed, and Welch's t of that difference with its Welch–Satterthwaite degrees of freedom
+  (``t = 1.58 on 3.2 df``; it needs two rows on each side);
 * ``{{ratio A B|.1f}}``: one recorded number over another (``|.2f`` by default), each any reference
   that ``value`` takes;
 * ``benchmarks/FILE/KEY`` in place of ``PROFILE/NOTEBOOK/METRIC``: a number of a benchmark's output
