@@ -177,16 +177,14 @@ def render(template: str, results: Path | None = None) -> str:
         if kind == "ratio":
             a, b = _number(results, ref, placeholder), _number(results, arg, placeholder)
             return MISSING if a is None or b is None else format(a / b, spec or ".2f")
-        published = _published(arg, placeholder)
-        data, metric = _lookup(results, ref, placeholder)
-        if data is None:
-            return MISSING
-        provenance = data.pop("provenance", {})
-        flat = flatten(data)
-        if kind == "table":
-            rows = ["| metric | value |", "|---|---|"] + [f"| `{k}` | {_fmt(v, spec)} |" for k, v in flat.items()]
-            return "\n".join(rows)
-        if kind == "provenance":
+        if kind in ("table", "provenance"):
+            data, _ = _lookup(results, ref, placeholder)
+            if data is None:
+                return MISSING
+            provenance = data.pop("provenance", {})
+            if kind == "table":
+                rows = ["| metric | value |", "|---|---|"] + [f"| `{k}` | {_fmt(v, spec)} |" for k, v in flatten(data).items()]
+                return "\n".join(rows)
             if ref.startswith(BENCHMARKS + "/"):
                 raise _bad(placeholder, "a notebook or a row (a benchmark file has no provenance line)")
             versions = provenance.get("versions", {})
@@ -194,11 +192,10 @@ def render(template: str, results: Path | None = None) -> str:
                     f"{provenance.get('device_name')}, torch {versions.get('torch')}, keras {versions.get('keras')} "
                     f"({provenance.get('keras_backend')}), commit {str(provenance.get('git_commit'))[:12]}, "
                     f"{provenance.get('wall_time_s')} s")
-        if metric is None:
-            raise _bad(placeholder, "PROFILE/NOTEBOOK/METRIC")
-        if metric not in flat:
+        published = _published(arg, placeholder)
+        value = _number(results, ref, placeholder)  # value, diff, reldiff
+        if value is None:
             return MISSING
-        value = flat[metric]
         if kind in ("diff", "reldiff"):
             if published is None:
                 raise ValueError(f"{placeholder!r}: {kind} needs a published value")
