@@ -23,7 +23,8 @@ Placeholders in the template:
 * ``{{ratio A B|.1f}}``: one recorded number over another (``|.2f`` by default), each any reference
   that ``value`` takes;
 * ``benchmarks/FILE/KEY`` in place of ``PROFILE/NOTEBOOK/METRIC``: a number of a benchmark's output
-  ``results/benchmarks/FILE.json`` (``KEY`` dotted, e.g. ``examples_per_s.keras/torch.mf_dot``).
+  ``results/benchmarks/FILE.json`` (``KEY`` dotted, e.g. ``examples_per_s.keras/torch.mf_dot``; a space
+  in a JSON key is written ``_`` and a list's item is its index: ``rows.s_per_batch.2``).
 
 A number not yet recorded renders as ``n/a (not run)``. ``make reproduce`` re-renders the paper;
 ``tests/test_paper.py`` fails when the committed ``paper/adrec.md`` differs from what the committed
@@ -86,8 +87,27 @@ def _number(results: Path, ref: str, placeholder: str):
         raise _bad(placeholder, "a reference that ends in a METRIC (or a benchmark KEY)")
     if data is None:
         return None
+    if ref.startswith(BENCHMARKS + "/"):
+        value = _walk(data, metric)
+        if isinstance(value, (dict, list)):
+            raise _bad(placeholder, f"a KEY that names one number ({metric!r} holds {len(value)} items)")
+        return value
     data.pop("provenance", None)
     return flatten(data).get(metric)
+
+
+def _walk(data, key: str):
+    """The item of a benchmark's JSON at a dotted ``key``: a space in a JSON key may be written ``_``, a
+    list's item is its index (``rows.s_per_batch.0``); None where the path leads nowhere."""
+    node = data
+    for part in key.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and (part in node or part.replace("_", " ") in node):
+            node = node[part] if part in node else node[part.replace("_", " ")]
+        else:
+            return None
+    return node
 
 
 def _row_values(results: Path, ref: str, placeholder: str) -> list[float]:

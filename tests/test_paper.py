@@ -92,6 +92,16 @@ def test_meandiff_welch_and_ratio_against_scipy(tmp_path):
     text = ("{{ratio benchmarks/mf_cpu/examples_per_s.keras/tensorflow.neumf benchmarks/mf_cpu/examples_per_s.keras/torch.neumf}} "
             "{{value benchmarks/mf_cpu/examples_per_s.keras/torch.neumf|,.0f}} {{value benchmarks/absent/x}}")
     assert paper.render(text, tmp_path) == "1.44 52,582 n/a (not run)"  # 75968.4 / 52582.5 = 1.4447
+    # a benchmark's table: keys with spaces (written "_"), one list item per column
+    (tmp_path / "benchmarks" / "pyg_cpu.json").write_text(json.dumps(
+        {"rows": {"s per batch": [0.3368, 3.7026, 10.994]}, "threads": 1}))
+    text = ("{{value benchmarks/pyg_cpu/rows.s_per_batch.0|.2f}} {{value benchmarks/pyg_cpu/rows.s_per_batch.1|.2f}} "
+            "{{ratio benchmarks/pyg_cpu/rows.s_per_batch.1 benchmarks/pyg_cpu/rows.s_per_batch.0|.1f}} "
+            "{{value benchmarks/pyg_cpu/rows.s_per_batch.3}} {{value benchmarks/pyg_cpu/rows.s_per_epoch.0}} "
+            "{{value benchmarks/pyg_cpu/threads}}")
+    assert paper.render(text, tmp_path) == "0.34 3.70 11.0 n/a (not run) n/a (not run) 1"  # 3.7026 / 0.3368 = 10.99
+    with pytest.raises(ValueError, match="names one number"):
+        paper.render("{{value benchmarks/pyg_cpu/rows.s_per_batch}}", tmp_path)
     with pytest.raises(ValueError, match="ratio REFERENCE_A REFERENCE_B"):
         paper.render("{{ratio benchmarks/mf_cpu/examples_per_s.keras/torch.neumf}}", tmp_path)
     with pytest.raises(ValueError, match="published number"):
