@@ -87,18 +87,16 @@ def _number(results: Path, ref: str, placeholder: str):
         raise _bad(placeholder, "a reference that ends in a METRIC (or a benchmark KEY)")
     if data is None:
         return None
-    if ref.startswith(BENCHMARKS + "/"):
-        value = _walk(data, metric)
-        if isinstance(value, (dict, list)):
-            raise _bad(placeholder, f"a KEY that names one number ({metric!r} holds {len(value)} items)")
-        return value
     data.pop("provenance", None)
-    return flatten(data).get(metric)
+    value = _walk(data, metric)
+    if isinstance(value, (dict, list)):
+        raise _bad(placeholder, f"a METRIC or KEY that names one number ({metric!r} holds {len(value)} items)")
+    return value
 
 
 def _walk(data, key: str):
-    """The item of a benchmark's JSON at a dotted ``key``: a space in a JSON key may be written ``_``, a
-    list's item is its index (``rows.s_per_batch.0``); None where the path leads nowhere."""
+    """The item of a record at a dotted ``key`` (``mf_dot.hr@10``): a space in a JSON key may be written
+    ``_``, a list's item is its index (``rows.s_per_batch.0``); None where the path leads nowhere."""
     node = data
     for part in key.split("."):
         if isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -117,8 +115,8 @@ def _row_values(results: Path, ref: str, placeholder: str) -> list[float]:
         raise _bad(placeholder, "PROFILE/NOTEBOOK/rows/PATTERN/METRIC")
     profile, notebook, _, pattern, metric = parts
     rows = sorted((results / profile / notebook / "rows").glob(f"{pattern}.json"))
-    flats = (flatten(json.loads(p.read_text())["metrics"]) for p in rows)
-    return [flat[metric] for flat in flats if metric in flat]
+    values = (_walk(json.loads(p.read_text())["metrics"], metric) for p in rows)
+    return [v for v in values if v is not None]
 
 
 def _mean_sd(values: list[float]) -> tuple[float, float]:
