@@ -88,17 +88,31 @@ class Interactions:
         make = lambda m: Interactions.from_pairs(self.users[m], self.items[m], self.n_users, self.n_items)  # noqa: E731
         return make(is_train), make(~is_train)
 
-    def sample_bpr(self, rng: np.random.Generator, n: int | None = None):
+    def sample_bpr(self, rng: np.random.Generator, n: int | None = None, draw: str = "pairs"):
         """BPR triples (user, positive item, negative item), vectorised.
 
-        Each stored pair is used once per epoch in random order (``n`` = its count by default;
-        a smaller ``n`` takes a random subset, a larger one draws pairs with replacement); each
+        ``draw="pairs"``: each stored pair is used once per epoch in random order (``n`` = its
+        count by default; a smaller ``n`` takes a random subset, a larger one draws pairs with
+        replacement). ``draw="users"``: ``n`` (default: the number of pairs) draws of a user
+        uniform over the users that have pairs, each with one of that user's items, uniform — the
+        sampler of LightGCN's reference code (a busy user is drawn as often as a quiet one). Each
         negative is drawn uniformly from all items and redrawn while it is one of the user's
         positives (rejection sampling, all rows at once).
         """
         m = len(self)
         n = m if n is None else int(n)
-        idx = rng.permutation(m)[:n] if n <= m else rng.integers(0, m, size=n)
+        if draw == "pairs":
+            idx = rng.permutation(m)[:n] if n <= m else rng.integers(0, m, size=n)
+        elif draw == "users":
+            deg = self.user_degree()
+            active = np.flatnonzero(deg)
+            if active.size == 0:
+                raise ValueError("no user has a pair: nothing to sample")
+            start = np.concatenate([[0], np.cumsum(deg)[:-1]])  # pairs are sorted by user
+            u = active[rng.integers(0, active.size, size=n)]
+            idx = start[u] + (rng.random(n) * deg[u]).astype(np.int64)
+        else:
+            raise ValueError(f"unknown BPR draw {draw!r}; choose 'pairs' or 'users'")
         u, i = self.users[idx], self.items[idx]
         j = rng.integers(0, self.n_items, size=n)
         if self.user_degree().max(initial=0) >= self.n_items:

@@ -97,15 +97,17 @@ PROFILES: dict[str, dict[str, dict]] = {
         # dataset: "ml-100k" (per-user random split, test_fraction), "gowalla" (LightGCN split;
         # subgraph_users = a seeded user sample, None = all); gcn_layers: the weighted GCN's depth;
         # smoothing_layers: depth of the over-smoothing sweep; eval_every: epochs between evaluations;
-        # depth_sweep: LightGCN depths trained besides 0 (MF) and n_layers
+        # depth_sweep: LightGCN depths trained besides 0 (MF) and n_layers; bpr_draw: how an epoch's
+        # BPR triples are drawn (Interactions.sample_bpr): "pairs" = each training pair once,
+        # "users" = as many uniform users as pairs, one random item each (LightGCN's reference code)
         "quick": {"dataset": "ml-100k", "test_fraction": 0.2, "subgraph_users": None,
                   "n_layers": 3, "gcn_layers": 2, "dim": 64, "epochs": 20, "batch_size": 4_096,
                   "lr": 0.02, "reg": 1e-4, "eval_every": 1, "k": 20, "smoothing_layers": 64,
-                  "depth_sweep": [1, 2, 4]},
+                  "depth_sweep": [1, 2, 4], "bpr_draw": "pairs"},
         "full": {"dataset": "gowalla", "test_fraction": 0.2, "subgraph_users": None,
                  "n_layers": 3, "gcn_layers": 2, "dim": 64, "epochs": 1_000, "batch_size": 2_048,
                  "lr": 0.001, "reg": 1e-4, "eval_every": 10, "k": 20, "smoothing_layers": 64,
-                 "depth_sweep": [1, 2, 4]},
+                 "depth_sweep": [1, 2, 4], "bpr_draw": "users"},
     },
     "05_sequence_models": {  # document 002 §5.2-5.4, document 001 §1.2: LSTM two-tower, GRU4Rec, SASRec
         # datasets: next-item datasets trained in order (first = the main row); maxlen, dim, n_blocks,

@@ -506,9 +506,14 @@ assert toy_accuracy == 1.0
 #
 # **Loss.** BPR (Rendle et al. 2009), as LightGCN trains: for a training pair (u, i) and an item j
 # the user has no training pair with, minimise −log σ(s_ui − s_uj), plus λ/2 (‖e⁰_u‖² + ‖e⁰_i‖² +
-# ‖e⁰_j‖²) per triple on the layer-0 vectors. Each epoch uses every training pair once, in random
-# order, with a fresh uniformly drawn negative (rejected and redrawn while it is a positive;
-# vectorised, `Interactions.sample_bpr`).
+# ‖e⁰_j‖²) per triple on the layer-0 vectors. An epoch has as many triples as there are training
+# pairs, each with a fresh uniformly drawn negative (rejected and redrawn while it is a positive;
+# vectorised, `Interactions.sample_bpr`). The profile's `bpr_draw` says how the (u, i) are drawn:
+# the quick profile uses every training pair once, in random order; the full profile draws a user
+# uniformly and then one of that user's items, as LightGCN's reference code does (the authors'
+# TensorFlow sampler and gusye1234's `UniformSample_original`), so a user with 5 pairs is drawn
+# as often as one with 500. The metrics average over users, so the two draws are not the same
+# experiment.
 #
 # **Evaluation (full ranking).** For each user with test pairs, score *every* item, exclude the
 # user's training items, take the top 20 (ties: lower item id first); recall@20 = test items found /
@@ -583,7 +588,7 @@ t0 = time.perf_counter()
 keras.utils.set_random_seed(seed)
 keras_model = kg.LightGCN(n_users, n_items, cfg["dim"], adjacency[False], n_layers=cfg["n_layers"])
 histories["lightgcn_keras"] = keras_fit(
-    keras_model, kg.bpr_epochs(train), None, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
+    keras_model, kg.bpr_epochs(train, cfg["bpr_draw"]), None, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
     loss=kg.BPRLoss(cfg["reg"]), lr=cfg["lr"], seed=seed, shuffle=False, progress=False,
     evaluate=full_ranking_evaluator(train, test, k=k, every=cfg["eval_every"], epochs=cfg["epochs"]),
     jit_compile=kg.recommended_jit_compile())

@@ -18,7 +18,8 @@ MODELS = ("lightgcn", "gcn", "mf")
 NOTEBOOK = "04_gcn_propagation"
 PLOTTED = ("recall@20", "ndcg@20")  # what --plot draws
 # the settings a run depends on (the number of epochs is not one: a run goes on to more)
-RUN_SETTINGS = ("dataset", "subgraph_users", "test_fraction", "dim", "batch_size", "lr", "reg", "eval_every", "k")
+RUN_SETTINGS = ("dataset", "subgraph_users", "test_fraction", "dim", "batch_size", "lr", "reg", "eval_every", "k",
+                "bpr_draw")
 
 
 def load_task(cfg: dict, data_seed: int = 0):
@@ -88,8 +89,8 @@ def checkpoint_path(rows_dir: Path | None, run: str, seed: int, cfg: dict, data_
 
 def train(run: str, model, train, test, cfg: dict, seed: int, *, data_seed: int = 0, device: str = "cpu",
           rows_dir: Path | None = None, epochs: int | None = None, progress: bool = False):
-    """Train ``model`` with BPR (one sampled negative per training pair, λ‖·‖² on the batch's
-    initial vectors) and evaluate full ranking every ``eval_every`` epochs and after the last;
+    """Train ``model`` with BPR (as many triples per epoch as training pairs, drawn as the profile's
+    ``bpr_draw`` says, one sampled negative each; λ‖·‖² on the batch's initial vectors) and evaluate full ranking every ``eval_every`` epochs and after the last;
     returns the fit loop's history. With ``rows_dir`` it checkpoints every epoch and resumes."""
     from ..ranking import full_ranking_evaluator
     from ..torch_nn import gcn as tg
@@ -99,7 +100,7 @@ def train(run: str, model, train, test, cfg: dict, seed: int, *, data_seed: int 
     checkpoint = checkpoint_path(rows_dir, run, seed, cfg, data_seed)
     evaluate = full_ranking_evaluator(train, test, k=cfg["k"], every=cfg["eval_every"], epochs=epochs,
                                       done=checkpoint_epoch(checkpoint))
-    return fit(model, tg.bpr_loss_fn(cfg["reg"]), tg.bpr_batches(train, cfg["batch_size"], device), epochs=epochs,
+    return fit(model, tg.bpr_loss_fn(cfg["reg"]), tg.bpr_batches(train, cfg["batch_size"], device, cfg["bpr_draw"]), epochs=epochs,
                lr=cfg["lr"], device=device, evaluate=evaluate, seed=seed, progress=progress, desc=run,
                checkpoint=checkpoint)
 
@@ -139,10 +140,15 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=0, help="the model's seed (initial vectors and BPR samples)")
     p.add_argument("--data-seed", type=int, default=0, help="seed of the split / user sample (the notebook's seed)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    p.add_argument("--bpr-draw", choices=("pairs", "users"), default=None,
+                   help="how BPR triples are drawn (default: the profile's; another choice names the row <stem>_<draw>)")
     a = parse_row_args(p, argv, plot_rows, PLOTTED)
     if a is None:
         return
-    nb = run.start(NOTEBOOK, profile=a.profile, seed=a.data_seed, device=a.device)
+    from ..profiles import resolve
+
+    default_draw = resolve(NOTEBOOK, a.profile)["bpr_draw"]
+    nb = run.start(NOTEBOOK, profile=a.profile, seed=a.data_seed, device=a.device, bpr_draw=a.bpr_draw)
     cfg = nb.settings
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -157,7 +163,7 @@ def main(argv=None) -> None:
     history = train(name, model, train_pairs, test_pairs, cfg, a.seed, data_seed=a.data_seed, device=nb.device,
                     rows_dir=out, epochs=epochs, progress=True)
     metrics = row(history, cfg, epochs)
-    stem = f"{name}_torch_seed{a.seed}"
+    stem = f"{name}_torch_seed{a.seed}" + ("" if cfg["bpr_draw"] == default_draw else f"_{cfg['bpr_draw']}")
     result = {"model": name, "framework": "torch", "seed": a.seed, "data_seed": a.data_seed, "dataset": data_name,
               "metrics": metrics, "history": history.rows,
               "provenance": row_provenance(nb, history, epochs=epochs, threads=torch.get_num_threads())}

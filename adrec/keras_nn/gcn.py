@@ -140,13 +140,13 @@ class GCN(_GraphModel):
         return H
 
 
-def bpr_epochs(train):
+def bpr_epochs(train, draw: str = "pairs"):
     """Training data for :func:`adrec.keras_nn.train.fit` (its ``x(epoch, rng)`` form): every
     epoch, fresh BPR triples ((users, pos, neg), dummy target) from
-    :meth:`adrec.graph.Interactions.sample_bpr` with the loop's ``rng`` — the very triples, in the
+    :meth:`adrec.graph.Interactions.sample_bpr` (``draw``) with the loop's ``rng`` — the very triples, in the
     same order, that :func:`adrec.torch_nn.gcn.bpr_batches` gives the PyTorch loop (pass
     ``shuffle=False`` to keep that order)."""
     def data(epoch, rng):
-        u, i, j = (t.astype("int32") for t in train.sample_bpr(rng))
+        u, i, j = (t.astype("int32") for t in train.sample_bpr(rng, draw=draw))
         return (u, i, j), np.zeros(u.shape[0], dtype="float32")
     return data

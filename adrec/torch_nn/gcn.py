@@ -141,13 +141,13 @@ class GCN(_GraphModel):
         return H
 
 
-def bpr_batches(train, batch_size: int, device: str = "cpu"):
+def bpr_batches(train, batch_size: int, device: str = "cpu", draw: str = "pairs"):
     """``batches(epoch, rng)`` for :func:`adrec.torch_nn.train.fit`: one fresh set of BPR triples
-    per epoch (:meth:`adrec.graph.Interactions.sample_bpr`), cut into batches. The epoch's triples
+    per epoch (:meth:`adrec.graph.Interactions.sample_bpr` with ``draw``), cut into batches. The epoch's triples
     go to ``device`` in one copy, so the batches are slices there (a copy per batch would make the
     host wait for the GPU at every batch)."""
     def batches(epoch, rng):
-        u, i, j = (torch.as_tensor(x, device=device) for x in train.sample_bpr(rng))
+        u, i, j = (torch.as_tensor(x, device=device) for x in train.sample_bpr(rng, draw=draw))
         for s in range(0, len(u), batch_size):
             yield u[s:s + batch_size], i[s:s + batch_size], j[s:s + batch_size], None
     return batches
