@@ -11,7 +11,8 @@ Placeholders in the template:
 * ``{{provenance PROFILE/NOTEBOOK}}``: one line of where and how the numbers were made;
 * ``NOTEBOOK/rows/STEM`` in place of ``NOTEBOOK``: one trained row of a full run, read from
   ``results/PROFILE/NOTEBOOK/rows/STEM.json`` (its ``metrics`` and ``provenance``), e.g.
-  ``{{value full/02_dot_product_scoring/rows/mf_dot_torch_seed0/hr@10}}``;
+  ``{{value full/02_dot_product_scoring/rows/mf_dot_torch_seed0/hr@10}}``; ``at_epoch.E.METRIC`` reads
+  the row's history at epoch E (``.../rows/lightgcn_3layers_torch_seed0/at_epoch.120.recall@20``);
 * ``{{spread PROFILE/NOTEBOOK/rows/PATTERN/METRIC|.4f}}``: one metric over every row file whose stem
   matches the glob ``PATTERN`` (e.g. ``gmf_torch_seed[0-9]``), as mean ± sample standard deviation,
   the count and the range; ``{{spread .../METRIC PUBLISHED|.4f}}`` adds the mean minus a published
@@ -55,12 +56,14 @@ def _load(results: Path, profile: str, notebook: str) -> dict | None:
 
 
 def _load_row(results: Path, profile: str, notebook: str, stem: str) -> dict | None:
-    """A row file's metrics, with its provenance under "provenance" as a notebook's metrics.json has it."""
+    """A row file's metrics, its history by epoch under "at_epoch" (``at_epoch.120.recall@20``), and
+    its provenance under "provenance" as a notebook's metrics.json has it."""
     path = results / profile / notebook / "rows" / f"{stem}.json"
     if not path.exists():
         return None
     row = json.loads(path.read_text())
-    return {**row["metrics"], "provenance": row.get("provenance", {})}
+    by_epoch = {str(r["epoch"]): r for r in row.get("history", []) if "epoch" in r}
+    return {**row["metrics"], "at_epoch": by_epoch, "provenance": row.get("provenance", {})}
 
 
 def _lookup(results: Path, ref: str, placeholder: str) -> tuple[dict | None, str | None]:

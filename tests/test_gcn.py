@@ -188,6 +188,12 @@ def test_keras_epochs_get_the_torch_loops_triples(graph):
             np.testing.assert_array_equal(a, np.concatenate([t.numpy() for t in b]))
         seen.append(j)
     assert not np.array_equal(seen[0], seen[1])  # fresh negatives
+    # the reference's user-uniform draw reaches both loops the same way
+    (u, i, j), _ = bpr_epochs(x, "users")(0, np.random.default_rng([4, 0]))
+    tb = list(bpr_batches(x, 8, draw="users")(0, np.random.default_rng([4, 0])))
+    for a, b in zip((u, i, j), zip(*(t[:3] for t in tb))):
+        np.testing.assert_array_equal(a, np.concatenate([t.numpy() for t in b]))
+    assert sorted(zip(u.tolist(), i.tolist())) != positives  # not each pair once
 
 
 @pytest.mark.keras

@@ -71,6 +71,27 @@ def test_bpr_sampling_uses_each_pair_once_and_never_a_positive_as_negative():
     assert chisquare(counts[allowed]).pvalue > 1e-3
 
 
+def test_bpr_user_draw_is_uniform_over_users_then_over_their_items():
+    """draw="users" (LightGCN's reference sampler): users with pairs equally often whatever their
+    degree, a user's items equally often, a user without pairs never, negatives never positives."""
+    from scipy.stats import chisquare
+    # user 0: 6 items, user 1: 1 item, user 2: none, user 3: 3 items
+    x = Interactions.from_pairs([0] * 6 + [1] + [3] * 3, list(range(6)) + [2] + [1, 4, 7], 4, 9)
+    u, i, j = x.sample_bpr(np.random.default_rng(5), draw="users")
+    assert len(u) == len(x)  # as many triples as pairs by default
+    u, i, j = x.sample_bpr(np.random.default_rng(5), n=30_000, draw="users")
+    assert x.contains(u, i).all() and not x.contains(u, j).any()
+    counts = np.bincount(u, minlength=4)
+    assert counts[2] == 0
+    assert chisquare(counts[[0, 1, 3]]).pvalue > 1e-3  # 1/3 each, not 6:1:3 as pairs would give
+    assert abs(counts[0] / counts[1] - 1) < 0.1
+    assert chisquare(np.bincount(i[u == 0], minlength=6)).pvalue > 1e-3
+    u2, i2, j2 = x.sample_bpr(np.random.default_rng(5), n=30_000, draw="users")
+    np.testing.assert_array_equal(np.stack([u, i, j]), np.stack([u2, i2, j2]))  # seeded
+    with pytest.raises(ValueError, match="'pairs' or 'users'"):
+        x.sample_bpr(np.random.default_rng(0), draw="items")
+
+
 def test_bpr_sampling_refuses_a_user_with_every_item():
     x = Interactions.from_pairs([0, 0, 1], [0, 1, 0], 2, 2)
     with pytest.raises(ValueError, match="every item"):

@@ -12,7 +12,8 @@ from adrec.graph import Interactions
 from adrec.history import History
 
 CFG = {"dataset": "blocks", "subgraph_users": None, "test_fraction": 0.2, "n_layers": 2, "gcn_layers": 1,
-       "dim": 8, "epochs": 4, "batch_size": 64, "lr": 0.02, "reg": 1e-4, "eval_every": 2, "k": 5}
+       "dim": 8, "epochs": 4, "batch_size": 64, "lr": 0.02, "reg": 1e-4, "eval_every": 2, "k": 5,
+       "bpr_draw": "pairs"}
 
 
 def block_graph(n_users=40, n_items=30, seed=0):
@@ -73,6 +74,7 @@ def test_interrupted_run_resumes_and_a_finished_one_trains_nothing(tmp_path):
     assert gcn_runs.checkpoint_path(tmp_path, "lightgcn_2layers", 3, {**CFG, "lr": 0.01}) != path
     assert gcn_runs.checkpoint_path(tmp_path, "lightgcn_2layers", 3, {**CFG, "epochs": 1000}) == path
     assert gcn_runs.checkpoint_path(tmp_path, "lightgcn_2layers", 3, CFG, data_seed=1) != path
+    assert gcn_runs.checkpoint_path(tmp_path, "lightgcn_2layers", 3, {**CFG, "bpr_draw": "users"}) != path
     # the two groups are learnable: well above ranking at random (8 of 30 items, 2 held out per user)
     assert resumed.last("recall@5") > 0.4
 

@@ -35,7 +35,8 @@ def test_render_reads_one_row_file_of_a_full_run(tmp_path):
     d = tmp_path / "full" / "02_x" / "rows"
     d.mkdir(parents=True)
     (d / "mf_dot_torch_seed0.json").write_text(json.dumps({
-        "model": "mf_dot", "metrics": {"hr@10": 0.7301, "epochs": 256}, "history": [],
+        "model": "mf_dot", "metrics": {"hr@10": 0.7301, "epochs": 256},
+        "history": [{"epoch": 1, "train_loss": 0.5}, {"epoch": 2, "train_loss": 0.4, "hr@10": 0.61}],
         "provenance": {"profile": "full", "seed": 0, "device_name": "CPU", "wall_time_s": 12.5}}))
     text = ("{{value full/02_x/rows/mf_dot_torch_seed0/hr@10|.3f}} {{diff full/02_x/rows/mf_dot_torch_seed0/hr@10 0.7294}} "
             "{{value full/02_x/rows/mf_dot_torch_seed0/epochs}} {{value full/02_x/rows/gmf_torch_seed0/hr@10}} "
@@ -43,6 +44,12 @@ def test_render_reads_one_row_file_of_a_full_run(tmp_path):
     out = paper.render(text, tmp_path)
     assert out.startswith("0.730 +0.0007 256 n/a (not run) full profile, seed 0, CPU,")
     assert out.endswith("12.5 s")
+    at = "full/02_x/rows/mf_dot_torch_seed0/at_epoch"  # the history by epoch
+    out = paper.render(f"{{{{value {at}.2.hr@10|.2f}}}} {{{{value {at}.1.train_loss}}}} {{{{value {at}.1.hr@10}}}} "
+                       f"{{{{value {at}.3.hr@10}}}}", tmp_path)
+    assert out == "0.61 0.5000 n/a (not run) n/a (not run)"
+    with pytest.raises(ValueError, match="names one number"):
+        paper.render(f"{{{{value {at}.2}}}}", tmp_path)
     with pytest.raises(ValueError, match="reldiff needs a published value"):
         paper.render("{{reldiff full/02_x/rows/mf_dot_torch_seed0/hr@10}}", tmp_path)
     with pytest.raises(ValueError, match="rows/STEM"):
