@@ -90,8 +90,9 @@ def checkpoint_path(rows_dir: Path | None, run: str, seed: int, cfg: dict, data_
 def train(run: str, model, train, test, cfg: dict, seed: int, *, data_seed: int = 0, device: str = "cpu",
           rows_dir: Path | None = None, epochs: int | None = None, progress: bool = False):
     """Train ``model`` with BPR (as many triples per epoch as training pairs, drawn as the profile's
-    ``bpr_draw`` says, one sampled negative each; λ‖·‖² on the batch's initial vectors) and evaluate full ranking every ``eval_every`` epochs and after the last;
-    returns the fit loop's history. With ``rows_dir`` it checkpoints every epoch and resumes."""
+    ``bpr_draw`` says, one sampled negative each; λ‖·‖² on the batch's initial vectors) and evaluate
+    full ranking every ``eval_every`` epochs and after the last; returns the fit loop's history.
+    With ``rows_dir`` it checkpoints every epoch and resumes."""
     from ..ranking import full_ranking_evaluator
     from ..torch_nn import gcn as tg
     from ..torch_nn.train import checkpoint_epoch, fit
@@ -100,9 +101,9 @@ def train(run: str, model, train, test, cfg: dict, seed: int, *, data_seed: int 
     checkpoint = checkpoint_path(rows_dir, run, seed, cfg, data_seed)
     evaluate = full_ranking_evaluator(train, test, k=cfg["k"], every=cfg["eval_every"], epochs=epochs,
                                       done=checkpoint_epoch(checkpoint))
-    return fit(model, tg.bpr_loss_fn(cfg["reg"]), tg.bpr_batches(train, cfg["batch_size"], device, cfg["bpr_draw"]), epochs=epochs,
-               lr=cfg["lr"], device=device, evaluate=evaluate, seed=seed, progress=progress, desc=run,
-               checkpoint=checkpoint)
+    batches = tg.bpr_batches(train, cfg["batch_size"], device, cfg["bpr_draw"])
+    return fit(model, tg.bpr_loss_fn(cfg["reg"]), batches, epochs=epochs, lr=cfg["lr"], device=device,
+               evaluate=evaluate, seed=seed, progress=progress, desc=run, checkpoint=checkpoint)
 
 
 def row(history, cfg: dict, epochs: int) -> dict:
