@@ -67,9 +67,13 @@ class Interactions:
     def item_degree(self) -> np.ndarray:
         return np.bincount(self.items, minlength=self.n_items)
 
+    def user_bounds(self) -> np.ndarray:
+        """(n_users + 1,) offsets: user u's pairs are rows bounds[u]:bounds[u + 1] (pairs are sorted by user)."""
+        return np.searchsorted(self.users, np.arange(self.n_users + 1))
+
     def per_user(self) -> list[np.ndarray]:
         """The items of each user (a list of n_users arrays; empty for users without pairs)."""
-        bounds = np.searchsorted(self.users, np.arange(self.n_users + 1))
+        bounds = self.user_bounds()
         return [self.items[bounds[u]:bounds[u + 1]] for u in range(self.n_users)]
 
     def split_per_user(self, test_fraction: float = 0.2, seed: int = 0) -> tuple["Interactions", "Interactions"]:
@@ -80,7 +84,7 @@ class Interactions:
         rng = np.random.default_rng(seed)
         order = np.lexsort((rng.random(len(self)), self.users))  # random order within each user
         deg = self.user_degree()
-        start = np.concatenate([[0], np.cumsum(deg)[:-1]])
+        start = self.user_bounds()[:-1]
         rank = np.arange(len(self)) - np.repeat(start, deg)  # position within the user's shuffled list
         n_train = np.maximum(np.rint((1.0 - test_fraction) * deg).astype(np.int64), np.minimum(deg, 1))
         is_train = np.empty(len(self), dtype=bool)
@@ -101,21 +105,21 @@ class Interactions:
         """
         m = len(self)
         n = m if n is None else int(n)
+        bounds = self.user_bounds()
+        deg = np.diff(bounds)
         if draw == "pairs":
             idx = rng.permutation(m)[:n] if n <= m else rng.integers(0, m, size=n)
         elif draw == "users":
-            deg = self.user_degree()
             active = np.flatnonzero(deg)
             if active.size == 0:
                 raise ValueError("no user has a pair: nothing to sample")
-            start = np.concatenate([[0], np.cumsum(deg)[:-1]])  # pairs are sorted by user
             u = active[rng.integers(0, active.size, size=n)]
-            idx = start[u] + (rng.random(n) * deg[u]).astype(np.int64)
+            idx = bounds[u] + (rng.random(n) * deg[u]).astype(np.int64)
         else:
             raise ValueError(f"unknown BPR draw {draw!r}; choose 'pairs' or 'users'")
         u, i = self.users[idx], self.items[idx]
         j = rng.integers(0, self.n_items, size=n)
-        if self.user_degree().max(initial=0) >= self.n_items:
+        if deg.max(initial=0) >= self.n_items:
             raise ValueError("a user has interacted with every item: no negative exists")
         bad = self.contains(u, j)
         while bad.any():
