@@ -83,8 +83,8 @@ class Interactions:
             raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
         rng = np.random.default_rng(seed)
         order = np.lexsort((rng.random(len(self)), self.users))  # random order within each user
-        deg = self.user_degree()
-        start = self.user_bounds()[:-1]
+        bounds = self.user_bounds()
+        deg, start = np.diff(bounds), bounds[:-1]
         rank = np.arange(len(self)) - np.repeat(start, deg)  # position within the user's shuffled list
         n_train = np.maximum(np.rint((1.0 - test_fraction) * deg).astype(np.int64), np.minimum(deg, 1))
         is_train = np.empty(len(self), dtype=bool)
