@@ -37,6 +37,17 @@ def log_loss(labels, probs, eps: float = 1e-7) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
 
 
+def click_metrics(labels, probs) -> dict:
+    """AUC and log-loss of click probabilities: the pair every click model is judged by."""
+    return {"auc": roc_auc(labels, probs), "logloss": log_loss(labels, probs)}
+
+
+def click_metrics_from_logits(labels, logits) -> dict:
+    """:func:`click_metrics` of logits, turned into probabilities by the sigmoid in float64."""
+    prob = 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
+    return click_metrics(labels, prob)
+
+
 def sampled_rank(scores) -> np.ndarray:
     """0-based rank of column 0 among each row (ties counted pessimistically: a tie ranks above)."""
     s = np.asarray(scores, dtype=np.float64)

@@ -82,6 +82,7 @@ print("B ⊙ C ⊙ X  =", B * C * X, "  (element-wise; the same in any order)")
 
 # %%
 # NBVAL_CHECK_OUTPUT
+from adrec.metrics import click_metrics_from_logits
 from adrec.ref import fusion as F
 
 rng = np.random.default_rng(0)
@@ -394,7 +395,7 @@ def compare(task, fusions=F.FUSIONS, keras_fusions=cfg["keras_fusions"], interac
                 m, hist = KF.train(task, fusion=fusion, interaction=interaction, seed=s, **model_kw)
                 logits = keras_predict(m, task.test.inputs)
             results.append({"framework": framework, "fusion": fusion, "seed": s,
-                            **F.click_metrics(task.test.y, logits), "logits": logits})
+                            **click_metrics_from_logits(task.test.y, logits), "logits": logits})
             curves.append(hist.frame().assign(framework=framework, fusion=fusion, seed=s))
             models[framework, fusion, s] = m
     return pd.DataFrame(results), pd.concat(curves, ignore_index=True), models
@@ -423,7 +424,7 @@ def item_rate_auc(task):
     tr = task.train
     n = task.sizes["n_items"]
     rate = (np.bincount(tr.target_item, tr.y, n) + 1) / (np.bincount(tr.target_item, minlength=n) + 2)
-    return F.click_metrics(task.test.y, np.log(rate / (1 - rate))[task.test.target_item])["auc"]
+    return click_metrics_from_logits(task.test.y, np.log(rate / (1 - rate))[task.test.target_item])["auc"]
 
 
 t0 = time.perf_counter()
@@ -588,7 +589,7 @@ for lo, hi in ((2, 4), (5, 10), (11, 19), (20, 20)):
     sel = finite & (k >= lo) & (k <= hi)
     if sel.sum() < 50 or len(np.unique(test.y[sel])) < 2:
         continue
-    a, b = F.click_metrics(test.y[sel], s_right[sel]), F.click_metrics(test.y[sel], s_written[sel])
+    a, b = click_metrics_from_logits(test.y[sel], s_right[sel]), click_metrics_from_logits(test.y[sel], s_written[sel])
     gap[f"{lo}-{hi}"] = b["logloss"] - a["logloss"]
     print(f"k in [{lo:>2}, {hi:>2}] ({sel.sum():>5} rows): log-loss 1/k {a['logloss']:.4f} -> 1/(k-1) {b['logloss']:.4f}; "
           f"AUC {a['auc']:.4f} -> {b['auc']:.4f}")

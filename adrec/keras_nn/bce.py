@@ -141,9 +141,9 @@ def train_click_model(task, kind: str, *, epochs: int, batch_size: int, lr: floa
                       hidden_sizes=(64, 32), seed: int = 0, device: str = "cpu"):
     """Train an LR or MLP click model on a :class:`adrec.data.ctr.CTRTask` with
     :func:`adrec.keras_nn.train.fit` (Adam, ``BinaryCrossentropy(from_logits=True)``); returns an
-    :class:`adrec.experiments.ClickRun` (test metrics at the epoch of lowest validation log-loss).
+    :class:`adrec.selection.ClickRun` (test metrics at the epoch of lowest validation log-loss).
     ``device`` is accepted for symmetry with the PyTorch version (Keras places ops itself)."""
-    from ..experiments import BestEpoch, ClickRun
+    from ..selection import BestEpoch, ClickRun
     from ..ref.bce import sigmoid
     from .train import fit, predict
 

@@ -13,7 +13,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from ..ref.fusion import FUSIONS, INTERACTIONS, NEG, click_metrics
+from ..metrics import click_metrics_from_logits
+from ..ref.fusion import FUSIONS, INTERACTIONS, NEG
 from .train import fit, predict
 
 
@@ -189,7 +190,7 @@ def train(task, *, fusion: str, interaction: str = "product", dim: int = 16, att
 
     def evaluate(m):
         s = predict(m, task.valid.inputs)
-        return {f"valid_{k}": v for k, v in click_metrics(task.valid.y, s).items()}
+        return {f"valid_{k}": v for k, v in click_metrics_from_logits(task.valid.y, s).items()}
 
     history = fit(model, task.train.inputs, task.train.y, epochs=epochs,
                   loss=keras.losses.BinaryCrossentropy(from_logits=True), lr=lr,

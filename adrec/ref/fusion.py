@@ -136,14 +136,6 @@ def din_weights(e, q, mask, w1, b1, w2, b2):
     return masked_softmax(din_scores(e, q, w1, b1, w2, b2), mask)
 
 
-def click_metrics(y, logits) -> dict:
-    """AUC and log-loss (:mod:`adrec.metrics`) of logits, through the sigmoid, against labels."""
-    from ..metrics import log_loss, roc_auc
-
-    prob = 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
-    return {"auc": roc_auc(y, prob), "logloss": log_loss(y, prob)}
-
-
 # ----------------------------------------------------------------------------------------------
 # the click model
 

@@ -142,8 +142,8 @@ def train_click_model(task, kind: str, *, epochs: int, batch_size: int, lr: floa
                       hidden_sizes=(64, 32), seed: int = 0, device: str = "cpu"):
     """Train an LR or MLP click model on a :class:`adrec.data.ctr.CTRTask` with
     :func:`adrec.torch_nn.train.fit` (Adam, mean BCE of logits); returns an
-    :class:`adrec.experiments.ClickRun` (test metrics at the epoch of lowest validation log-loss)."""
-    from ..experiments import BestEpoch, ClickRun
+    :class:`adrec.selection.ClickRun` (test metrics at the epoch of lowest validation log-loss)."""
+    from ..selection import BestEpoch, ClickRun
     from ..ref.bce import sigmoid
     from .train import fit, predict
 

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..ref.fusion import FUSIONS, INTERACTIONS, NEG, click_metrics
+from ..metrics import click_metrics_from_logits
+from ..ref.fusion import FUSIONS, INTERACTIONS, NEG
 from .bce import bce_loss_fn, make_batches
 from .train import fit, predict
 
@@ -158,7 +159,7 @@ def train(task, *, fusion: str, interaction: str = "product", dim: int = 16, att
 
     def evaluate(m):
         s = predict(m, task.valid.inputs, device=device)
-        return {f"valid_{k}": v for k, v in click_metrics(task.valid.y, s).items()}
+        return {f"valid_{k}": v for k, v in click_metrics_from_logits(task.valid.y, s).items()}
 
     history = fit(model, bce_loss_fn, make_batches(task.train.inputs, task.train.y, batch_size),
                   epochs=epochs, lr=lr, weight_decay=weight_decay, device=device, evaluate=evaluate,
