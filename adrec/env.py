@@ -78,6 +78,40 @@ def seed_everything(seed: int) -> None:
         sys.modules["keras"].utils.set_random_seed(seed)
 
 
+DEFAULT_THREADS = 2  # the CPU machines this project's numbers are made on have two cores
+
+
+def cpu_threads(threads: int | None = None) -> int:
+    """The CPU thread count runs use: ``threads``, else ``$ADREC_THREADS``, else 2. Results of the
+    same seed differ between thread counts (reductions split differently), so the count is pinned,
+    not left to the machine, and recorded in every run's provenance."""
+    raw = threads if threads is not None else os.environ.get("ADREC_THREADS", DEFAULT_THREADS)
+    try:
+        n = int(raw)
+    except (TypeError, ValueError):
+        n = 0
+    if isinstance(raw, bool) or n < 1 or str(n) != str(raw).strip():
+        raise ValueError(f"the CPU thread count must be a whole number >= 1, got {raw!r} "
+                         f"(from {'the threads argument' if threads is not None else 'ADREC_THREADS'})")
+    return n
+
+
+def pin_threads(threads: int | None = None) -> int:
+    """Pin torch's (and, when imported, TensorFlow's) CPU threads to :func:`cpu_threads`; returns it."""
+    n = cpu_threads(threads)
+    torch = _torch()
+    if torch is not None:
+        torch.set_num_threads(n)
+    tf = sys.modules.get("tensorflow")
+    if tf is not None:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(n)
+        except RuntimeError:  # TensorFlow already ran an op: its pool is fixed; the count still applies to torch
+            pass
+    os.environ["ADREC_THREADS"] = str(n)  # kernels and subprocesses started from here use it too
+    return n
+
+
 def version(package: str) -> str | None:
     try:
         return md.version(package)
@@ -105,12 +139,14 @@ def environment(device: str = "auto") -> dict:
         "device_name": device_name(dev),
         "python": platform.python_version(),
         "keras_backend": os.environ.get("KERAS_BACKEND") or default_keras_backend(dev),
+        "threads": cpu_threads(),
         **{pkg: version(pkg) for pkg in REPORTED_PACKAGES},
     }
 
 
 def format_environment(env: dict) -> str:
-    lines = [f"device: {env['device']} ({env['device_name']})", f"python {env['python']}"]
+    lines = [f"device: {env['device']} ({env['device_name']}), {env['threads']} CPU threads",
+             f"python {env['python']}"]
     for pkg in REPORTED_PACKAGES:
         lines.append(f"{pkg} {env[pkg] or 'not installed'}" + (
             f" (backend {env['keras_backend']})" if pkg == "keras" else ""))

@@ -122,6 +122,7 @@ class Run:
             "device_name": self.environment["device_name"],
             "versions": {k: self.environment[k] for k in ("python", *env.REPORTED_PACKAGES)},
             "keras_backend": self.environment["keras_backend"],
+            "threads": self.environment["threads"],
             "datasets": dict(sorted(data.files_read().items())),
             "wall_time_s": round(time.time() - self.started, 1),
         }
@@ -156,6 +157,7 @@ def start(notebook: str, profile: str = "quick", seed: int = 0, device: str = "a
     """
     settings = profiles.resolve(settings_from or notebook, profile, **overrides)
     dev = env.pick_device(device)
+    env.pin_threads()
     env.set_keras_backend(keras_backend, dev)
     env.seed_everything(seed)
     report = env.environment(dev)

@@ -384,16 +384,14 @@ model_kw = dict(dim=cfg["dim"], att_hidden=cfg["att_hidden"], mlp_hidden=cfg["ml
 
 def compare(task, fusions=F.FUSIONS, keras_fusions=cfg["keras_fusions"], interaction="product"):
     """Train every (framework, fusion, seed); return per-run test results, curves and models."""
+    FUSION_MODULES = {"torch": (TF, torch_predict), "keras": (KF, keras_predict)}
     results, curves, models = [], [], {}
     jobs = [("torch", f) for f in fusions] + [("keras", f) for f in fusions if f in keras_fusions]
     for framework, fusion in jobs:
         for s in seeds:
-            if framework == "torch":
-                m, hist = TF.train(task, fusion=fusion, interaction=interaction, seed=s, device=run.device, **model_kw)
-                logits = torch_predict(m, task.test.inputs, device=run.device)
-            else:
-                m, hist = KF.train(task, fusion=fusion, interaction=interaction, seed=s, **model_kw)
-                logits = keras_predict(m, task.test.inputs)
+            nn, predict = FUSION_MODULES[framework]  # the mirror images: same names, same arguments
+            m, hist = nn.train(task, fusion=fusion, interaction=interaction, seed=s, device=run.device, **model_kw)
+            logits = predict(m, task.test.inputs, device=run.device)
             results.append({"framework": framework, "fusion": fusion, "seed": s,
                             **click_metrics_from_logits(task.test.y, logits), "logits": logits})
             curves.append(hist.frame().assign(framework=framework, fusion=fusion, seed=s))
@@ -469,7 +467,7 @@ colours = {"mean": "tab:blue", "recency": "tab:orange", "din": "tab:green"}
 for ax, (name, curves) in zip(axes, (("MovieLens-100K", ml_curves), ("Frappe", fr_curves))):
     for (framework, fusion), g in curves.groupby(["framework", "fusion"], sort=False):
         m = g.groupby("epoch").valid_auc.agg(["mean", "min", "max"])
-        ls = "-" if framework == "torch" else "--"
+        ls = {"torch": "-", "keras": "--"}[framework]
         ax.plot(m.index, m["mean"], ls, marker="o", color=colours[fusion], label=f"{fusion} ({framework})")
         ax.fill_between(m.index, m["min"], m["max"], color=colours[fusion], alpha=0.12)
     ax.set(xlabel="epoch", ylabel="validation AUC", title=name)
@@ -668,7 +666,7 @@ for e in errata.ERRATA:
 def block(table, res=None):
     out = {}
     for r in table.itertuples():
-        key = r.fusion if r.framework == "torch" else f"{r.fusion}_keras"
+        key = r.fusion + {"torch": "", "keras": "_keras"}[r.framework]
         out[key] = {"auc": r.auc, "logloss": r.logloss}
         if np.isfinite(r.auc_ci):
             out[key].update(auc_ci=r.auc_ci, logloss_ci=r.logloss_ci)

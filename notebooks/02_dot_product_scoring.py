@@ -230,7 +230,7 @@ def evaluate(score):
 import time
 
 results = {}
-for name in ncf_runs.BASELINES:  # built as `python -m adrec.experiments.ncf --model NAME` builds them
+for name in ncf_runs.BASELINES:  # built as `python -m adrec.experiments ncf --model NAME` builds them
     results[name] = evaluate(ncf_runs.baseline(name, split.train, cfg).score)
     print(f"{name:8s} HR@10 {results[name]['hr@10']:.4f}  NDCG@10 {results[name]['ndcg@10']:.4f}")
 
@@ -274,7 +274,7 @@ from adrec.torch_nn import scoring as tsc
 
 seeds = [seed + k for k in range(cfg["n_seeds"])]
 # full profile on all users: each (model, seed) checkpoints every epoch under
-# results/full/02_dot_product_scoring/rows, the files `python -m adrec.experiments.ncf` trains: rows
+# results/full/02_dot_product_scoring/rows, the files `python -m adrec.experiments ncf` trains: rows
 # trained there (or by an interrupted run) are reused, and a finished one trains nothing more
 rows_dir = ncf_runs.rows_dir(run.out_dir, seed) if profile == "full" and n_users is None else None
 histories, fitted = {}, {}
@@ -301,7 +301,7 @@ def pretrained_neumf(build, train, from_pretrained, seed, trained):
 def train_all(names, build, train, from_pretrained, framework):
     """Train every model of ``names`` with every seed; results[...] gets the summary over seeds.
     train_s is the fit loop's clock: the model's own training, epochs resumed from a checkpoint included."""
-    suffix = "" if framework == "torch" else f"_{framework}"
+    suffix = {"torch": "", "keras": "_keras"}[framework]
     runs = {name: [] for name in names}
     for s in seeds:
         trained = {}

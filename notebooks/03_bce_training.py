@@ -510,7 +510,7 @@ def one_row_step(use_adrec_fit):
     m = keras.Sequential([keras.Input((1,), dtype="int32"), emb, layers.Flatten()])
     xs, ys = np.zeros((16, 1), "int32"), np.ones((16, 1), "float32")
     if use_adrec_fit:
-        keras_fit(m, xs, ys, epochs=1, loss="mse", lr=0.1, batch_size=16, progress=False)
+        keras_fit(m, "mse", (xs, ys), epochs=1, lr=0.1, batch_size=16, progress=False)
     else:
         m.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse")
         m.train_on_batch(xs, ys)

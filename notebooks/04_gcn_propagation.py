@@ -544,7 +544,7 @@ adj_train = to_torch_sparse(adjacency[False])  # Â without self-loops (LightGCN
 
 # full profile: every PyTorch run checkpoints each epoch under results/full/04_gcn_propagation/rows,
 # so an interrupted run (hours on a CPU) resumes where it stopped, and runs trained beforehand by
-# `python -m adrec.experiments.lightgcn` (the same functions and settings) are picked up
+# `python -m adrec.experiments lightgcn` (the same functions and settings) are picked up
 rows_dir = run.out_dir / "rows" if profile == "full" else None
 if rows_dir is not None:
     rows_dir.mkdir(parents=True, exist_ok=True)
@@ -588,8 +588,8 @@ t0 = time.perf_counter()
 keras.utils.set_random_seed(seed)
 keras_model = kg.LightGCN(n_users, n_items, cfg["dim"], adjacency[False], n_layers=cfg["n_layers"])
 histories["lightgcn_keras"] = keras_fit(
-    keras_model, kg.bpr_epochs(train, cfg["bpr_draw"]), None, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
-    loss=kg.BPRLoss(cfg["reg"]), lr=cfg["lr"], seed=seed, shuffle=False, progress=False,
+    keras_model, kg.BPRLoss(cfg["reg"]), kg.bpr_epochs(train, cfg["bpr_draw"]), epochs=cfg["epochs"],
+    batch_size=cfg["batch_size"], lr=cfg["lr"], seed=seed, shuffle=False, progress=False,
     evaluate=full_ranking_evaluator(train, test, k=k, every=cfg["eval_every"], epochs=cfg["epochs"]),
     jit_compile=kg.recommended_jit_compile())
 print(f"Keras run ({keras.backend.backend()} backend): {time.perf_counter() - t0:.1f} s")

@@ -38,7 +38,7 @@ epochs = None  # SASRec epochs; None: from the profile table
 rnn_epochs = None  # GRU4Rec epochs; None: from the profile table
 datasets = None  # None: from the profile table; e.g. ["amazon-games"]
 keras_models = None  # None: from the profile table; [] trains the PyTorch models only
-reuse_rows = True  # load a finished row saved by `python -m adrec.experiments.next_item` (same settings) instead of retraining
+reuse_rows = True  # load a finished row saved by `python -m adrec.experiments next_item` (same settings) instead of retraining
 
 # %%
 import adrec.run
@@ -269,34 +269,32 @@ for name, task in tasks.items():
 # %% [markdown]
 # Training: PyTorch first, then the Keras mirror of each model in `keras_models` with the same
 # settings, data order and negatives (the rng of each epoch is seeded the same way in both loops).
-# A row already trained by `python -m adrec.experiments.next_item` with the same model and training
+# A row already trained by `python -m adrec.experiments next_item` with the same model and training
 # settings is loaded instead of retrained when `reuse_rows` is on (the full profile's long runs are
 # made that way and are resumable); it keeps the number of epochs it was trained for, which the
 # table shows.
 
 # %%
-import json
+from adrec.experiments import row as rows_io
+from adrec.experiments.runner import row_for
 
 rows, curves = {}, {}
 rows_dir = run.out_dir / "rows"
 plan = [(name, model, framework) for name in tasks for model in next_item.MODELS
-        for framework in ("torch", "keras") if framework == "torch" or model in cfg["keras_models"]]
+        for framework in next_item.FRAMEWORKS if model in {"torch": next_item.MODELS, "keras": cfg["keras_models"]}[framework]]
 for name, model_name, framework in plan:
-    n_epochs = cfg["epochs"] if model_name == "sasrec" else cfg["rnn_epochs"]
-    saved = rows_dir / f"{name}_{model_name}_{adrec.experiments.framework_tag(framework)}_seed{seed}.json"
-    if reuse_rows and saved.exists():
-        row = json.loads(saved.read_text())
-        same = all(row["provenance"]["settings"].get(k) == cfg[k]
-                   for k in ("maxlen", "dim", "n_blocks", "n_heads", "dropout", "lr", "adam_beta2", "batch_size",
-                             "n_negatives"))
-        if same:  # the row keeps its own epoch count; the table shows it
-            print(f"{name} {model_name} ({framework}): loaded {saved.relative_to(adrec.paths.project_root())} "
-                  f"(trained {row['provenance']['epochs']} epochs, commit {row['provenance']['git_commit']}, "
-                  f"{row['provenance']['device_name']}; the profile says {n_epochs})")
-            rows[(name, model_name, framework)], curves[(name, model_name, framework)] = row["metrics"], row["history"]
-            continue
+    n_epochs = next_item.RECIPE.epochs(model_name, cfg)
+    saved = row_for(next_item.RECIPE, model_name, framework, seed, cfg, name, rows_dir, {"data_seed": seed})
+    if reuse_rows and saved.json_path.exists():
+        row = rows_io.load(saved.json_path)
+        if saved.matches(row):  # the whole settings key: same settings, data, trainer and epochs or more
+            if row["metrics"]["epochs"] >= n_epochs:
+                print(f"{name} {model_name} ({framework}): loaded {saved.json_path.relative_to(adrec.paths.project_root())}"
+                      f" (trained {row['metrics']['epochs']} epochs, {row['provenance']['device_name']})")
+                rows[(name, model_name, framework)], curves[(name, model_name, framework)] = row["metrics"], row["history"]
+                continue
     _, history, best = next_item.train(model_name, framework, tasks[name], cfg, epochs=n_epochs, seed=seed,
-                                       device=run.device if framework == "torch" else "cpu")
+                                       device=run.device, progress=False)
     rows[(name, model_name, framework)], curves[(name, model_name, framework)] = best, history.rows
     print(f"{name} {model_name} ({framework}): HR@10 {best['hr@10']:.4f} NDCG@10 {best['ndcg@10']:.4f} "
           f"(best validation at epoch {best['best_epoch']} of {best['epochs']}, {best['train_time_s']:.0f} s)")
@@ -310,8 +308,8 @@ for ax, name in zip(axes[0], tasks):
         if dname != name:
             continue
         pts = [(r["epoch"], r["valid_ndcg@10"]) for r in hist if "valid_ndcg@10" in r]
-        ax.plot(*zip(*pts), marker="o", ms=3, ls="-" if framework == "torch" else "--",
-                label=f"{model_name} ({'PyTorch' if framework == 'torch' else 'Keras'})")
+        ax.plot(*zip(*pts), marker="o", ms=3, ls={"torch": "-", "keras": "--"}[framework],
+                label=f"{model_name} ({ {'torch': 'PyTorch', 'keras': 'Keras'}[framework]})")
     ax.axhline(popularity_rows[name]["ndcg@10"], color="grey", lw=1, ls=":", label="popularity (test)")
     ax.set(title=name, xlabel="epoch", ylabel="validation NDCG@10")
     ax.legend(fontsize=8)
@@ -378,7 +376,7 @@ metrics = {"listing": {"prediction_after_listing_epochs_max": max(predictions), 
                        "epochs_to_printed_min": min(epochs_needed)},
            "parity": {"two_tower_max_abs_diff": two_tower_gap, **{f"lstm_{k}": v for k, v in lstm_gaps.items()}}}
 for (name, model_name, framework), r in rows.items():
-    key = model_name if framework == "torch" else f"{model_name}_keras"
+    key = model_name + {"torch": "", "keras": "_keras"}[framework]
     entry = {"hr@10": r["hr@10"], "ndcg@10": r["ndcg@10"], "best_epoch": r["best_epoch"], "epochs": r["epochs"],
              "train_time_s": r["train_time_s"]}
     if name == main_dataset:

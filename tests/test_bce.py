@@ -315,7 +315,7 @@ def test_keras_fit_adam_step_on_a_repeated_embedding_row_matches_torch():
         return emb, keras.Sequential([keras.Input((1,), dtype="int32"), emb, keras.layers.Flatten()])
 
     emb, model = one_row_model()
-    fit(model, x, y, epochs=1, loss="mse", lr=0.1, batch_size=16, progress=False)
+    fit(model, "mse", (x, y), epochs=1, lr=0.1, batch_size=16, progress=False)
     ours = float(keras.ops.convert_to_numpy(emb.embeddings)[0, 0])
 
     w = torch.zeros(4, 1, requires_grad=True)

@@ -211,7 +211,7 @@ def test_one_sgd_epoch_gives_the_same_weights_in_keras_and_torch(graph, kind):
     tm, km = torch_model(kind, adj, E0, Ws, n_layers=2), keras_model(kind, adj, E0, Ws, n_layers=2)
     batch, lr, reg = 8, 0.5, 0.01
     torch_fit(tm, bpr_loss_fn(reg), bpr_batches(x, batch), epochs=2, lr=lr, optimizer="sgd", seed=2, progress=False)
-    keras_fit(km, bpr_epochs(x), None, epochs=2, loss=BPRLoss(reg), lr=lr, optimizer="sgd",
+    keras_fit(km, BPRLoss(reg), bpr_epochs(x), epochs=2, lr=lr, optimizer="sgd",
               batch_size=batch, seed=2, shuffle=False, progress=False, jit_compile=False)
     moved = np.abs(tm.embedding.detach().numpy() - E0).max()
     assert moved > 2e-3  # training did change the weights (by far more than the tolerance)

@@ -269,7 +269,7 @@ def test_keras_fit_one_sgd_step_matches_numerical_gradient(model):
     u, i, y = _small_batch()
     m = ksc.build_model(model, SMALL["n_users"], SMALL["n_items"], SMALL["factors"], SMALL["n_layers"], reg=0.05)
     ksc.load_params(m, params)
-    fit(m, (u, i), y, epochs=1, loss=keras.losses.BinaryCrossentropy(from_logits=True), lr=0.5,
+    fit(m, keras.losses.BinaryCrossentropy(from_logits=True), ((u, i), y), epochs=1, lr=0.5,
         batch_size=len(u), optimizer="sgd", shuffle=False, progress=False)
     want = _sgd_step_reference(model, params, u, i, y, reg=0.05, lr=0.5)
     got = ksc.params(m)
@@ -305,7 +305,7 @@ def test_keras_fit_resamples_with_the_torch_loops_draws():
             yield b
 
     km = ksc.build_model("gmf", 4, 12, 2, seed=0)
-    hist = kfit(km, kx, None, epochs=3, loss=keras.losses.BinaryCrossentropy(from_logits=True),
+    hist = kfit(km, keras.losses.BinaryCrossentropy(from_logits=True), kx, epochs=3,
                 batch_size=4, seed=11, progress=False)
     tm = tsc.build_model("gmf", 4, 12, 2, seed=0)
     tfit(tm, tsc.pointwise_loss, tb, epochs=3, seed=11, progress=False)

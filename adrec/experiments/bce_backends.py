@@ -103,7 +103,7 @@ def misuse(epochs: int = 3, batch_size: int = 32, lr: float = 1e-3, seed: int = 
         loss = keras.losses.BinaryCrossentropy(from_logits=from_logits)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            hist = fit(model, x_tr, y_tr, epochs=epochs, loss=loss, lr=lr, batch_size=batch_size,
+            hist = fit(model, loss, (x_tr, y_tr), epochs=epochs, lr=lr, batch_size=batch_size,
                        seed=seed, progress=False)
             reported = float(model.evaluate(x_te, y_te, batch_size=1024, verbose=0))
         output = predict(model, x_te).astype(np.float64).ravel()

@@ -2,17 +2,19 @@
 recipe) and the weighted GCN (W + ReLU per layer), trained with BPR and evaluated by full ranking
 (recall@k / ndcg@k over all test users, :func:`adrec.ranking.full_ranking_evaluator`).
 
-The notebook and ``python -m adrec.experiments.lightgcn --model lightgcn --seed 0 [--epochs N]``
+The notebook and ``python -m adrec.experiments lightgcn --model lightgcn --seed 0 [--epochs N]``
 build and train through the same functions here, with the same profile settings. In the full
 profile every run checkpoints each epoch to
-``results/full/04_gcn_propagation/rows/<model>_<L>layers_torch_seed<s>_<key>.ckpt.pt`` (``key``: a
-hash of the settings the run depends on, epochs excepted): an interrupted run resumes, and the
+``results/full/04_gcn_propagation/rows/<model>_<L>layers_torch_seed<s>.ckpt.pt``, which stores the
+row's key (a hash of the settings the run depends on, epochs excepted): an interrupted run resumes, and the
 notebook's full run picks up what was trained beforehand. ``--epochs N`` stops a run early (a CPU
 budget); its JSON says how many of the profile's epochs it had.
 """
 from __future__ import annotations
 
 from pathlib import Path
+
+from .runner import Recipe, fit_row, row_for
 
 MODELS = ("lightgcn", "gcn", "mf")
 NOTEBOOK = "04_gcn_propagation"
@@ -78,32 +80,19 @@ def build(name: str, n_users: int, n_items: int, adj, cfg: dict, seed: int, laye
     return tg.LightGCN(n_users, n_items, cfg["dim"], adj, n_layers=n)
 
 
-def checkpoint_path(rows_dir: Path | None, run: str, seed: int, cfg: dict, data_seed: int = 0) -> Path | None:
-    if rows_dir is None:
-        return None
-    from ..profiles import settings_hash
-
-    key = settings_hash({key: cfg[key] for key in RUN_SETTINGS} | {"seed": data_seed})
-    return Path(rows_dir) / f"{run}_torch_seed{seed}_{key}.ckpt.pt"
-
-
 def train(run: str, model, train, test, cfg: dict, seed: int, *, data_seed: int = 0, device: str = "cpu",
           rows_dir: Path | None = None, epochs: int | None = None, progress: bool = False):
     """Train ``model`` with BPR (as many triples per epoch as training pairs, drawn as the profile's
     ``bpr_draw`` says, one sampled negative each; λ‖·‖² on the batch's initial vectors) and evaluate
-    full ranking every ``eval_every`` epochs and after the last; returns the fit loop's history.
-    With ``rows_dir`` it checkpoints every epoch and resumes."""
-    from ..ranking import full_ranking_evaluator
-    from ..torch_nn import gcn as tg
-    from ..torch_nn.train import checkpoint_epoch, fit
+    full ranking every ``eval_every`` epochs and after the last, through the one runner
+    (:func:`adrec.experiments.runner.fit_row`); returns the fit loop's history. With ``rows_dir`` it
+    checkpoints every epoch and resumes what the same settings made."""
+    from dataclasses import replace
 
-    epochs = epochs or cfg["epochs"]
-    checkpoint = checkpoint_path(rows_dir, run, seed, cfg, data_seed)
-    evaluate = full_ranking_evaluator(train, test, k=cfg["k"], every=cfg["eval_every"], epochs=epochs,
-                                      done=checkpoint_epoch(checkpoint))
-    batches = tg.bpr_batches(train, cfg["batch_size"], device, cfg["bpr_draw"])
-    return fit(model, tg.bpr_loss_fn(cfg["reg"]), batches, epochs=epochs, lr=cfg["lr"], device=device,
-               evaluate=evaluate, seed=seed, progress=progress, desc=run, checkpoint=checkpoint)
+    row = replace(row_for(RECIPE, run, "torch", seed, cfg, cfg["dataset"], rows_dir or Path("."),
+                          {"data_seed": data_seed}), model=run)
+    return fit_row(RECIPE, row, (train, test), cfg, epochs=epochs, device=device, progress=progress,
+                   checkpoint=rows_dir is not None, model=model)[1]
 
 
 def row(history, cfg: dict, epochs: int) -> dict:
@@ -128,49 +117,51 @@ def plot_rows(row_files, k: int = 20, published: dict | None = None):
     return plot(row_files, (f"recall@{k}", f"ndcg@{k}"), published, wall_time=True, marker="o")
 
 
-def main(argv=None) -> None:
-    import json
+# --- the recipe: what the one runner (adrec.experiments.runner) needs of a graph row ---
 
-    import torch
+def _task(cfg: dict, dataset, data_seed: int):
+    if dataset not in (None, cfg["dataset"]):
+        raise ValueError(f"lightgcn rows train on the profile's dataset ({cfg['dataset']}); got {dataset!r}")
+    train_pairs, test_pairs, description = load_task(cfg, data_seed)
+    print(f"{description}: {train_pairs.n_users:,} users, {train_pairs.n_items:,} items, "
+          f"{len(train_pairs):,} train / {len(test_pairs):,} test pairs")
+    return (train_pairs, test_pairs), cfg["dataset"]
 
-    from .. import paths, run
-    from . import parse_row_args, row_provenance, row_runner_parser
 
-    p = row_runner_parser(__doc__, MODELS, NOTEBOOK, PLOTTED, "figures/04_gowalla_rows_full.png")
-    p.add_argument("--layers", type=int, default=None, help="default: the profile's depth of the model")
-    p.add_argument("--seed", type=int, default=0, help="the model's seed (initial vectors and BPR samples)")
-    p.add_argument("--data-seed", type=int, default=0, help="seed of the split / user sample (the notebook's seed)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
-    p.add_argument("--bpr-draw", choices=("pairs", "users"), default=None,
-                   help="how BPR triples are drawn (default: the profile's; another choice names the row <stem>_<draw>)")
-    a = parse_row_args(p, argv, plot_rows, PLOTTED)
-    if a is None:
-        return
+def _build(nn, run, task, cfg, seed, opts):
+    train_pairs = task[0]
+    return build(opts.get("model", run.split("_")[0]), train_pairs.n_users, train_pairs.n_items,
+                 adjacency(train_pairs), cfg, seed, opts.get("layers"))
+
+
+def _training(nn, run, task, cfg, device):
+    loss, data = nn.gcn.bpr_training(task[0], cfg["reg"], cfg["batch_size"], cfg["bpr_draw"], device)
+    return {"loss": loss, "data": data, "lr": cfg["lr"], "batch_size": cfg["batch_size"], "shuffle": False}
+
+
+def _evaluator(nn, run, task, cfg, device, epochs, done):
+    from ..ranking import full_ranking_evaluator
+
+    return full_ranking_evaluator(task[0], task[1], k=cfg["k"], every=cfg["eval_every"], epochs=epochs, done=done)
+
+
+def _variant(opts, cfg):
+    """A BPR draw other than the profile's names the row ``<stem>_<draw>``."""
     from ..profiles import resolve
 
-    default_draw = resolve(NOTEBOOK, a.profile)["bpr_draw"]
-    nb = run.start(NOTEBOOK, profile=a.profile, seed=a.data_seed, device=a.device, bpr_draw=a.bpr_draw)
-    cfg = nb.settings
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    epochs = a.epochs or cfg["epochs"]
-    out = paths.results_dir() / a.profile / NOTEBOOK / "rows"
-    out.mkdir(parents=True, exist_ok=True)
-    train_pairs, test_pairs, data_name = load_task(cfg, a.data_seed)
-    print(f"{data_name}: {train_pairs.n_users:,} users, {train_pairs.n_items:,} items, "
-          f"{len(train_pairs):,} train / {len(test_pairs):,} test pairs; {torch.get_num_threads()} threads")
-    name = run_name(a.model, cfg, a.layers)
-    model = build(a.model, train_pairs.n_users, train_pairs.n_items, adjacency(train_pairs), cfg, a.seed, a.layers)
-    history = train(name, model, train_pairs, test_pairs, cfg, a.seed, data_seed=a.data_seed, device=nb.device,
-                    rows_dir=out, epochs=epochs, progress=True)
-    metrics = row(history, cfg, epochs)
-    stem = f"{name}_torch_seed{a.seed}" + ("" if cfg["bpr_draw"] == default_draw else f"_{cfg['bpr_draw']}")
-    result = {"model": name, "framework": "torch", "seed": a.seed, "data_seed": a.data_seed, "dataset": data_name,
-              "metrics": metrics, "history": history.rows,
-              "provenance": row_provenance(nb, history, epochs=epochs, threads=torch.get_num_threads())}
-    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({"row": stem, **metrics}))
+    draw = opts.get("bpr_draw")
+    return draw if draw is not None and draw != resolve(NOTEBOOK, opts.get("profile", "full"))["bpr_draw"] else ""
 
 
-if __name__ == "__main__":
-    main()
+RECIPE = Recipe(
+    study="lightgcn", notebook=NOTEBOOK, models=MODELS, frameworks=("torch",),
+    row_settings=lambda run, cfg: {key: cfg[key] for key in RUN_SETTINGS}, epochs=lambda run, cfg: cfg["epochs"],
+    task=_task, build=_build, training=_training, evaluator=_evaluator,
+    metrics=lambda history, cfg, run, epochs, opts: row(history, cfg, epochs),
+    plotted=PLOTTED, plot=plot_rows, default_dataset=None,
+    options=(("--layers", {"type": int, "default": None, "help": "default: the profile's depth of the model"}),
+             ("--bpr-draw", {"choices": ("pairs", "users"), "default": None,
+                             "help": "how BPR triples are drawn (default: the profile's; another names the row <stem>_<draw>)"})),
+    variant=_variant, configure=lambda opts, cfg: {"bpr_draw": opts.get("bpr_draw")},
+    extra=lambda opts: {"data_seed": opts.get("data_seed", 0)},
+    run_name=lambda model, opts, cfg: run_name(model, cfg, opts.get("layers")))

@@ -2,12 +2,12 @@
 similarities (gmf, mlp, neumf, neumf_pre) on MovieLens-1M leave-one-out, each held-out item ranked
 among 99 sampled negatives (He et al. 2017's protocol, :func:`adrec.ranking.evaluate_sampled`).
 
-The notebook and ``python -m adrec.experiments.ncf --model gmf --seed 0 [--framework keras]`` build
+The notebook and ``python -m adrec.experiments ncf --model gmf --seed 0 [--framework keras]`` build
 and train through the same functions here, with the same profile settings. In the full profile
 every (model, framework, seed) run checkpoints each epoch to
-``results/full/02_dot_product_scoring/rows/<model>_torch_seed<s>_<key>.ckpt.pt`` (Keras:
-``<model>_keras-<backend>_seed<s>_<key>.ckpt.npz``; ``key``: a hash of the settings the row depends
-on, epochs excepted): an interrupted run resumes, and the notebook's full run picks up the rows
+``results/full/02_dot_product_scoring/rows/<model>_torch_seed<s>.ckpt.pt`` (Keras:
+``<model>_keras-<backend>_seed<s>.ckpt.npz``), which stores the row's key (a hash of the settings
+the row depends on, epochs excepted, :mod:`adrec.experiments.row`): an interrupted run resumes, and the notebook's full run picks up the rows
 trained beforehand (a finished checkpoint trains nothing more). ``--epochs N`` stops a row early (a
 CPU budget); its JSON says how many of the profile's epochs it had. ``--factors N`` trains the model at
 size N instead of the profile's (e.g. the dot product at another dimension of Rendle et al.'s 16-192
@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..ref.scoring import MODEL_NAMES, architecture
+from .runner import Recipe, backend, fit_row, row_for
 
 MODELS = ("mf_dot", "gmf", "mlp", "neumf", "neumf_pre")
 FRAMEWORKS = ("torch", "keras")  # adrec.torch_nn.scoring and its mirror adrec.keras_nn.scoring
@@ -46,28 +47,16 @@ def load_task(cfg: dict, eval_seed: int = 0):
     return split, sample_candidates(split.rated(), split.test_items, cfg["n_eval_negatives"], seed=eval_seed)
 
 
-def scoring_module(framework: str):
-    """The framework's scoring models: adrec.torch_nn.scoring or adrec.keras_nn.scoring."""
-    if framework == "torch":
-        from ..torch_nn import scoring
-    elif framework == "keras":
-        from ..keras_nn import scoring
-    else:
-        raise ValueError(f"unknown framework {framework!r}; choose one of {', '.join(FRAMEWORKS)}")
-    return scoring
-
-
 def score_fn(model, framework: str = "torch", device: str = "cpu"):
     """numpy scorer ``f(users, items)`` of a ``framework`` model (Keras scores on its backend's device)."""
-    sc = scoring_module(framework)
-    return sc.score_fn(model) if framework == "keras" else sc.score_fn(model, device=device)
+    return backend(framework, "scoring").score_fn(model, device=device)
 
 
 def build(name: str, split, cfg: dict, seed: int, factors: int | None = None, framework: str = "torch"):
     """A fresh model ``name`` of ``framework`` (``factors``: override the profile's size)."""
     if name not in MODELS:
         raise ValueError(f"unknown NCF model {name!r}; choose one of {', '.join(MODELS)}")
-    return scoring_module(framework).build_model(
+    return backend(framework, "scoring").build_model(
         architecture(name), split.n_users, split.n_items, factors or setting(cfg, "factors", name), cfg["n_layers"],
         init_std=setting(cfg, "init_std", name), seed=seed, reg=setting(cfg, "reg", name))
 
@@ -94,15 +83,6 @@ def resized(factors, name: str, size: int) -> dict:
     return {**sizes, name: size}
 
 
-def settings_key(cfg: dict, name: str) -> str:
-    """A short hash of the settings model ``name``'s row is trained and evaluated with, so a
-    checkpoint is only ever resumed under the settings that made it."""
-    from ..profiles import settings_hash
-
-    keys = ROW_SETTINGS + (("pretrain_from",) if name == "neumf_pre" else ())
-    return settings_hash({key: setting(cfg, key, name) for key in keys if key in cfg})
-
-
 def restored_metric(cfg: dict, name: str) -> str | None:
     """The metric whose best epoch's weights a trained ``name`` keeps (``fit(restore_best=...)``):
     test HR@k for the parts of a pre-trained NeuMF under ``pretrain_from="best"``, which is what He et
@@ -112,42 +92,18 @@ def restored_metric(cfg: dict, name: str) -> str | None:
     return None
 
 
-def checkpoint_path(rows_dir: Path | None, name: str, seed: int, cfg: dict, framework: str = "torch") -> Path | None:
-    if rows_dir is None:
-        return None
-    suffix = {"torch": "pt", "keras": "npz"}[framework]
-    from . import framework_tag
-
-    return Path(rows_dir) / f"{name}_{framework_tag(framework)}_seed{seed}_{settings_key(cfg, name)}.ckpt.{suffix}"
-
-
 def train(name: str, model, split, candidates, cfg: dict, seed: int, *, device: str = "cpu",
           rows_dir: Path | None = None, epochs: int | None = None, progress: bool = False,
           framework: str = "torch"):
     """Train ``model`` (of ``framework``) with the NCF recipe (pointwise BCE, fresh negatives each
-    epoch, the same draws in both frameworks) and evaluate HR@k / NDCG@k after every epoch; returns
-    the fit loop's history. With ``rows_dir`` the run checkpoints every epoch there and resumes from
-    what it finds. GMF and MLP end holding their best test epoch's weights when the profile
-    pre-trains from it (:func:`restored_metric`). Keras trains on its own device choice (its backend's)."""
-    from ..ranking import evaluate_sampled
-
-    sc = scoring_module(framework)
-    shared = dict(epochs=epochs or setting(cfg, "epochs", name), lr=setting(cfg, "lr", name),
-                  optimizer=setting(cfg, "optimizer", name), seed=seed, restore_best=restored_metric(cfg, name),
-                  checkpoint=checkpoint_path(rows_dir, name, seed, cfg, framework), progress=progress,
-                  evaluate=lambda m: evaluate_sampled(score_fn(m, framework, device), candidates, k=cfg["k"]))
-    if framework == "keras":
-        import keras
-
-        from ..keras_nn.train import fit as keras_fit
-
-        return keras_fit(model, sc.pointwise_data(split.train, setting(cfg, "negatives", name)), None,
-                         loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                         batch_size=setting(cfg, "batch_size", name), shuffle=False, **shared)
-    from ..torch_nn.train import fit
-
-    batches = sc.pointwise_batches(split.train, setting(cfg, "negatives", name), setting(cfg, "batch_size", name))
-    return fit(model, sc.pointwise_loss, batches, device=device, desc=name, **shared)
+    epoch, the same draws in both frameworks) and evaluate HR@k / NDCG@k after every epoch, through
+    the one runner (:func:`adrec.experiments.runner.fit_row`); returns the fit loop's history. With
+    ``rows_dir`` the run checkpoints every epoch there and resumes what the same settings made. GMF
+    and MLP end holding their best test epoch's weights when the profile pre-trains from it
+    (:func:`restored_metric`)."""
+    row = row_for(RECIPE, name, framework, seed, cfg, cfg["dataset"], rows_dir or Path("."), {})
+    return fit_row(RECIPE, row, (split, candidates), cfg, epochs=epochs, device=device, progress=progress,
+                   checkpoint=rows_dir is not None, model=model)[1]
 
 
 def pretrained_parts(build, train, cfg: dict, seed: int, trained: dict | None = None) -> tuple:
@@ -201,77 +157,78 @@ def plot_rows(row_files, k: int = 10, published: dict | None = None):
     return plot(row_files, (f"hr@{k}", f"ndcg@{k}"), published)
 
 
-def main(argv=None) -> None:
-    import json
+# --- the recipe: what the one runner (adrec.experiments.runner) needs of an NCF row ---
 
-    import torch
+def _row_settings(name: str, cfg: dict) -> dict:
+    keys = ROW_SETTINGS + (("pretrain_from",) if name == "neumf_pre" else ())
+    return {key: setting(cfg, key, name) for key in keys if key in cfg}
 
-    from .. import paths, run
+
+def _task(cfg: dict, dataset, data_seed: int):
+    if dataset not in (None, cfg["dataset"]):
+        raise ValueError(f"ncf rows train on the profile's dataset ({cfg['dataset']}); got {dataset!r}")
+    return load_task(cfg, data_seed), cfg["dataset"]
+
+
+def _build(nn, name, task, cfg, seed, opts):
     from ..ranking import evaluate_sampled
-    from . import framework_tag, parse_row_args, row_provenance, row_runner_parser
 
-    p = row_runner_parser(__doc__, MODELS + BASELINES, NOTEBOOK, PLOTTED, "figures/02_mf_dot_rows_full.png")
-    p.add_argument("--seed", type=int, default=0, help="the model's seed (weights and negatives)")
-    p.add_argument("--eval-seed", type=int, default=0, help="seed of the evaluation candidates (the notebook's)")
-    p.add_argument("--framework", choices=FRAMEWORKS, default="torch",
-                   help="keras: adrec.keras_nn on the backend KERAS_BACKEND names (as the notebook)")
-    p.add_argument("--factors", type=int, default=None, metavar="N",
-                   help="the model's size instead of the profile's; its row is <model>_<framework>_seed<s>_dim<N>")
-    a = parse_row_args(p, argv, plot_rows, PLOTTED)
-    if a is None:
-        return
-    sized = {}
-    if a.factors is not None:
-        from ..profiles import resolve
-
-        try:
-            sized["factors"] = resized(resolve(NOTEBOOK, a.profile)["factors"], a.model, a.factors)
-        except ValueError as e:
-            p.error(f"--factors: {e}")
-    nb = run.start(NOTEBOOK, profile=a.profile, seed=a.seed, device=a.device, **sized)
-    cfg = nb.settings
-    out = rows_dir(paths.results_dir() / a.profile / NOTEBOOK, a.eval_seed)
-    out.mkdir(parents=True, exist_ok=True)
-    split, candidates = load_task(cfg, a.eval_seed)
-    if a.model in BASELINES:
-        metrics = evaluate_sampled(baseline(a.model, split.train, cfg).score, candidates, k=cfg["k"])
-        stem = f"{a.model}_numpy"
-        result = {"model": a.model, "framework": "numpy", "eval_seed": a.eval_seed, "metrics": metrics,
-                  "provenance": nb.provenance()}
-        (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
-        print(json.dumps({"row": stem, **metrics}))
-        return
-    if a.framework == "torch" and nb.device == "cpu" and setting(cfg, "batch_size", a.model) < 2_048:
-        torch.set_num_threads(1)  # batches of 256: a second thread only adds synchronisation (measured)
-    epochs = a.epochs or setting(cfg, "epochs", a.model)
-    kw = {"device": nb.device, "rows_dir": out, "progress": True, "framework": a.framework}
-    if a.model == "neumf_pre":
-        parts = {}
-
-        def train_part(n, m, s):
-            parts[n] = train(n, m, split, candidates, cfg, s, **kw)
-            return parts[n]
-
-        gmf, mlp = pretrained_parts(lambda n, s, f: build(n, split, cfg, s, f, a.framework), train_part, cfg, a.seed)
-        model = scoring_module(a.framework).neumf_from_pretrained(gmf, mlp, alpha=cfg["neumf_alpha"],
-                                                                  reg=setting(cfg, "reg", "neumf_pre"))
-        # the epoch whose weights each part hands over (its last unless pretrain_from="best")
-        start = {f"{n}_epoch": h.best_epoch or int(h.last("epoch")) for n, h in parts.items()}
-        # epoch 0, before any NeuMF step (He et al.'s code prints it as "Init" and lets it be the best
-        # iteration); computed before a resumed checkpoint loads: it is the pre-trained start
-        start.update({f"init_{k}": v for k, v in
-                      evaluate_sampled(score_fn(model, a.framework, nb.device), candidates, k=cfg["k"]).items()})
-    else:
-        model, start = build(a.model, split, cfg, a.seed, framework=a.framework), {}
-    history = train(a.model, model, split, candidates, cfg, a.seed, epochs=epochs, **kw)
-    metrics = {**row(a.model, history, cfg, epochs), **start}
-    stem = f"{a.model}_{framework_tag(a.framework)}_seed{a.seed}" + (f"_dim{a.factors}" if sized else "")
-    result = {"model": a.model, "framework": a.framework, "seed": a.seed, "eval_seed": a.eval_seed,
-              "metrics": metrics, "history": history.rows,
-              "provenance": row_provenance(nb, history, epochs=epochs)}
-    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({"row": stem, **metrics}))
+    if name != "neumf_pre":
+        return build(name, task[0], cfg, seed, framework=nn.framework)
+    parts = {}
+    for part in ("gmf", "mlp"):  # the runner trains (or resumes) each part as a row of its own
+        if setting(cfg, "factors", part) != setting(cfg, "factors", "neumf_pre"):
+            raise ValueError(f"neumf_pre starts from the {part} row of its seed, which must have NeuMF's size "
+                             f"({setting(cfg, 'factors', 'neumf_pre')}), not {setting(cfg, 'factors', part)}")
+        parts[part] = opts["train_part"](part)
+    model = nn.scoring.neumf_from_pretrained(parts["gmf"][0], parts["mlp"][0], alpha=cfg["neumf_alpha"],
+                                             reg=setting(cfg, "reg", "neumf_pre"))
+    # the epoch whose weights each part hands over (its last unless pretrain_from="best"), and epoch 0,
+    # before any NeuMF step (He et al.'s code prints it as "Init" and lets it be the best iteration)
+    start = {f"{n}_epoch": h.best_epoch or int(h.last("epoch")) for n, (_, h) in parts.items()}
+    start.update({f"init_{k}": v for k, v in evaluate_sampled(
+        nn.scoring.score_fn(model), task[1], k=cfg["k"]).items()})
+    opts["start"] = start
+    return model
 
 
-if __name__ == "__main__":
-    main()
+def _training(nn, name, task, cfg, device):
+    loss, data = nn.scoring.pointwise_training(task[0].train, setting(cfg, "negatives", name),
+                                               setting(cfg, "batch_size", name))
+    return {"loss": loss, "data": data, "lr": setting(cfg, "lr", name), "optimizer": setting(cfg, "optimizer", name),
+            "batch_size": setting(cfg, "batch_size", name), "shuffle": False,
+            "restore_best": restored_metric(cfg, name)}
+
+
+def _evaluator(nn, name, task, cfg, device, epochs, done):
+    from ..ranking import evaluate_sampled
+
+    return lambda m: evaluate_sampled(nn.scoring.score_fn(m, device=device), task[1], k=cfg["k"])
+
+
+def _metrics(history, cfg, name, epochs, opts):
+    return {**row(name, history, cfg, epochs), **opts.get("start", {})}
+
+
+def _untrained(name, task, cfg):
+    from ..ranking import evaluate_sampled
+
+    return evaluate_sampled(baseline(name, task[0].train, cfg).score, task[1], k=cfg["k"])
+
+
+def _configure(opts, cfg):
+    if opts.get("factors") is None:
+        return {}
+    return {"factors": resized(cfg["factors"], opts["model"], opts["factors"])}
+
+
+RECIPE = Recipe(
+    study="ncf", notebook=NOTEBOOK, models=MODELS + BASELINES, frameworks=FRAMEWORKS,
+    row_settings=_row_settings, epochs=lambda name, cfg: setting(cfg, "epochs", name),
+    task=_task, build=_build, training=_training, evaluator=_evaluator, metrics=_metrics,
+    untrained=_untrained, baselines=BASELINES, plotted=PLOTTED, plot=plot_rows, default_dataset="ml-1m",
+    options=(("--factors", {"type": int, "default": None, "metavar": "N",
+                            "help": "the model's size instead of the profile's; its row is <model>_<framework>_seed<s>_dim<N>"}),),
+    variant=lambda opts, cfg: f"dim{opts['factors']}" if opts.get("factors") is not None else "",
+    configure=_configure, extra=lambda opts: {"eval_seed": opts.get("data_seed", 0)},
+    rows_dir=lambda out, opts: rows_dir(out, opts.get("data_seed", 0)))

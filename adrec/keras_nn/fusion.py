@@ -180,9 +180,12 @@ def model_params(model: FusionCTR) -> dict:
 
 def train(task, *, fusion: str, interaction: str = "product", dim: int = 16, att_hidden: int = 16,
           mlp_hidden: int = 32, epochs: int = 2, batch_size: int = 256, lr: float = 2e-3,
-          seed: int = 0, progress: bool = False):
+          weight_decay: float = 0.0, seed: int = 0, device: str = "cpu", progress: bool = False):
     """Fit a :class:`FusionCTR` on ``task.train``, validating after every epoch; returns
-    ``(model, history)`` (the mirror of :func:`adrec.torch_nn.fusion.train`)."""
+    ``(model, history)`` (the mirror of :func:`adrec.torch_nn.fusion.train`). The PyTorch twin's
+    ``weight_decay`` is Adam's coupled L2, which Keras's Adam lacks: only 0 is accepted here."""
+    if weight_decay:
+        raise ValueError(f"weight_decay={weight_decay}: Keras's Adam has no coupled L2 to mirror PyTorch's")
     keras.utils.set_random_seed(seed)
     model = FusionCTR(task.sizes, task.item_tokens, dim=dim, fusion=fusion, interaction=interaction,
                       att_hidden=att_hidden, mlp_hidden=mlp_hidden)
@@ -192,7 +195,7 @@ def train(task, *, fusion: str, interaction: str = "product", dim: int = 16, att
         s = predict(m, task.valid.inputs)
         return {f"valid_{k}": v for k, v in click_metrics_from_logits(task.valid.y, s).items()}
 
-    history = fit(model, task.train.inputs, task.train.y, epochs=epochs,
-                  loss=keras.losses.BinaryCrossentropy(from_logits=True), lr=lr,
-                  batch_size=batch_size, evaluate=evaluate, seed=seed, progress=progress)
+    history = fit(model, keras.losses.BinaryCrossentropy(from_logits=True), (task.train.inputs, task.train.y),
+                  epochs=epochs, lr=lr, batch_size=batch_size, evaluate=evaluate, seed=seed, progress=progress,
+                  device=device)
     return model, history

@@ -140,6 +140,12 @@ class GCN(_GraphModel):
         return H
 
 
+def bpr_training(train, reg: float, batch_size: int, draw: str = "pairs", device: str = "cpu"):
+    """``(loss, data)`` for :func:`adrec.keras_nn.train.fit` (``batch_size`` goes to ``fit``, with
+    ``shuffle=False``: the triples come in their drawn order, as the PyTorch batches)."""
+    return BPRLoss(reg), bpr_epochs(train, draw)
+
+
 def bpr_epochs(train, draw: str = "pairs"):
     """Training data for :func:`adrec.keras_nn.train.fit` (its ``x(epoch, rng)`` form): every
     epoch, fresh BPR triples ((users, pos, neg), dummy target) from

@@ -238,8 +238,15 @@ def pointwise_data(train, negatives: int):
     return data
 
 
-def score_fn(model):
-    """numpy scorer ``f(users, items) -> logits`` for :func:`adrec.ranking.evaluate_sampled`."""
+def pointwise_training(train, negatives: int, batch_size: int):
+    """``(loss, data)`` for :func:`adrec.keras_nn.train.fit`: BCE of logits (the models add their
+    L2 term as a layer loss) and :func:`pointwise_data` (``batch_size`` goes to ``fit``)."""
+    return keras.losses.BinaryCrossentropy(from_logits=True), pointwise_data(train, negatives)
+
+
+def score_fn(model, device: str = "cpu"):
+    """numpy scorer ``f(users, items) -> logits`` for :func:`adrec.ranking.evaluate_sampled`
+    (Keras scores on its backend's device; ``device`` mirrors the PyTorch twin's signature)."""
 
     def f(users, items):
         return ops.convert_to_numpy(model((ops.convert_to_tensor(users), ops.convert_to_tensor(items)),

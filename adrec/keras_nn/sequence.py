@@ -173,7 +173,13 @@ def next_item_data(train, rated, maxlen: int):
     return data
 
 
-def score_fn(model, histories, batch_size: int = 4096):
+def next_item_training(train, rated, maxlen: int, batch_size: int):
+    """``(loss, data)`` for :func:`adrec.keras_nn.train.fit` (``batch_size`` goes to ``fit``; with
+    ``shuffle`` the users come in the PyTorch batches' order)."""
+    return next_item_loss, next_item_data(train, rated, maxlen)
+
+
+def score_fn(model, histories, device: str = "cpu"):
     """``score(rows, items)`` for :func:`adrec.ranking.evaluate_sampled` (see the PyTorch twin)."""
     def score(rows, items):
         uniq, inv = np.unique(rows, return_inverse=True)

@@ -14,7 +14,7 @@ from torch import nn
 
 from ..metrics import click_metrics_from_logits
 from ..ref.fusion import FUSIONS, INTERACTIONS, NEG
-from .bce import bce_loss_fn, make_batches
+from .bce import bce_loss_fn
 from .train import fit, predict
 
 
@@ -161,7 +161,7 @@ def train(task, *, fusion: str, interaction: str = "product", dim: int = 16, att
         s = predict(m, task.valid.inputs, device=device)
         return {f"valid_{k}": v for k, v in click_metrics_from_logits(task.valid.y, s).items()}
 
-    history = fit(model, bce_loss_fn, make_batches(task.train.inputs, task.train.y, batch_size),
+    history = fit(model, bce_loss_fn, (task.train.inputs, task.train.y), batch_size=batch_size,
                   epochs=epochs, lr=lr, weight_decay=weight_decay, device=device, evaluate=evaluate,
                   seed=seed, progress=progress, desc=f"torch {task.name} {fusion}")
     return model, history

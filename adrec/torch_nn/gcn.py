@@ -141,6 +141,12 @@ class GCN(_GraphModel):
         return H
 
 
+def bpr_training(train, reg: float, batch_size: int, draw: str = "pairs", device: str = "cpu"):
+    """``(loss, data)`` for :func:`adrec.torch_nn.train.fit`: BPR with λ on the batch's initial
+    vectors over :func:`bpr_batches` (mirrored by :func:`adrec.keras_nn.gcn.bpr_training`)."""
+    return bpr_loss_fn(reg), bpr_batches(train, batch_size, device, draw)
+
+
 def bpr_batches(train, batch_size: int, device: str = "cpu", draw: str = "pairs"):
     """``batches(epoch, rng)`` for :func:`adrec.torch_nn.train.fit`: one fresh set of BPR triples
     per epoch (:meth:`adrec.graph.Interactions.sample_bpr` with ``draw``), cut into batches. The epoch's triples

@@ -241,6 +241,12 @@ def pointwise_batches(train, negatives: int, batch_size: int):
     return batches
 
 
+def pointwise_training(train, negatives: int, batch_size: int):
+    """``(loss, data)`` for :func:`adrec.torch_nn.train.fit`: the pointwise BCE recipe of NCF (the
+    same name and draws as :func:`adrec.keras_nn.scoring.pointwise_training`)."""
+    return pointwise_loss, pointwise_batches(train, negatives, batch_size)
+
+
 def score_fn(model, device: str = "cpu"):
     """numpy scorer ``f(users, items) -> logits`` for :func:`adrec.ranking.evaluate_sampled`."""
 

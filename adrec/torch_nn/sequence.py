@@ -168,6 +168,12 @@ def next_item_train_loss(model, batch):
     return next_item_loss(model(seq, pos, neg), pos)
 
 
+def next_item_training(train, rated, maxlen: int, batch_size: int):
+    """``(loss, data)`` for :func:`adrec.torch_nn.train.fit`: SASRec's objective over
+    :func:`next_item_batches` (mirrored by :func:`adrec.keras_nn.sequence.next_item_training`)."""
+    return next_item_train_loss, next_item_batches(train, rated, maxlen, batch_size)
+
+
 def score_fn(model, histories, device: str = "cpu"):
     """``score(rows, items)`` for :func:`adrec.ranking.evaluate_sampled`: ``histories`` (n, L) are
     the padded input sequences of the evaluated rows."""

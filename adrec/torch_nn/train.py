@@ -1,16 +1,25 @@
-"""The one PyTorch training loop of the companion.
+"""The one PyTorch training loop of the companion; :mod:`adrec.keras_nn.train` is its mirror image
+(same public names, same signatures: ``tests/test_backend_contract.py``).
 
-``fit`` runs epochs of mini-batches produced by ``batches(epoch, rng)``; each batch is a tuple whose
-last element is the target (or None for losses that need none, such as BPR); ``loss_fn(model,
-batch)`` returns a scalar loss. An optional ``evaluate(model)`` returns a dict of metrics after
-each epoch. With ``checkpoint`` set, model and optimizer state are saved after every epoch and a
-rerun resumes from the last finished epoch (loaded with ``weights_only=True``). With
-``restore_best="hr@10"`` (a metric ``evaluate`` returns) the loop also keeps the weights of the epoch
-with the highest value of that metric (the first of equal bests), in the checkpoint too, and leaves
-them in the model when it returns, as the NCF authors' code keeps GMF and MLP for pre-training.
+``fit(model, loss, data, ...)`` runs epochs. ``data`` is either a function ``data(epoch, rng)``
+yielding mini-batches (tuples whose last element is the target, or None for losses that need none,
+such as BPR), with ``rng = numpy.random.default_rng([seed, epoch])``, or a tuple ``(inputs, y)`` of
+arrays cut into shuffled batches of ``batch_size``. ``loss(model, batch)`` returns a scalar loss. An
+optional ``evaluate(model)`` returns a dict of metrics after each epoch.
+
+With ``checkpoint`` set, the model, the optimizer, the history and every random-number generator
+state the loop touches (torch's, CUDA's, numpy's and Python's global ones) are saved after every
+epoch, together with ``settings_key`` (a hash of the settings the run was made with). A rerun with
+the same key resumes after the last finished epoch and ends bit-identical to an uninterrupted run
+(dropout included); a checkpoint written under another key is refused with one error
+(:class:`CheckpointMismatch`). Files are read with ``weights_only=True``. With
+``restore_best="hr@10"`` (a metric ``evaluate`` returns) the loop also keeps the weights of the
+epoch with the highest value of that metric (the first of equal bests), in the checkpoint too, and
+leaves them in the model when it returns, as the NCF authors' code keeps GMF and MLP for pre-training.
 """
 from __future__ import annotations
 
+import random
 import time
 from pathlib import Path
 
@@ -20,35 +29,112 @@ from tqdm.auto import tqdm
 
 from ..history import History
 
+BACKEND = "torch"
 
-def to_device(batch, device):
+
+class CheckpointMismatch(ValueError):
+    """A checkpoint made under other settings (or another kind of run) than the one resuming it."""
+
+
+def framework_tag() -> str:
+    """What trained a row, as its file names say: ``torch``."""
+    return BACKEND
+
+
+def set_seed(seed: int) -> None:
+    """Seed the generators a fresh model draws its weights from (torch's, on every device)."""
+    torch.manual_seed(seed)
+
+
+def _to_device(batch, device):
     return tuple(None if b is None else torch.as_tensor(b).to(device) for b in batch)
 
 
-def fit(model, loss_fn, batches, *, epochs: int, lr: float = 1e-3, weight_decay: float = 0.0,
-        device: str = "cpu", evaluate=None, seed: int = 0, checkpoint: str | Path | None = None,
-        optimizer: str = "adam", adam_beta2: float = 0.999, progress: bool = True,
-        desc: str = "train", restore_best: str | None = None) -> History:
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
+def _array_batches(inputs, y, batch_size: int, shuffle: bool = True):
+    """``data(epoch, rng)`` over arrays: tuples ``(*inputs, y)`` of ``batch_size`` rows, in the order
+    of ``rng.permutation`` when ``shuffle``."""
+    arrays = [np.asarray(a) for a in (*inputs, y)]
+    n = len(arrays[-1])
+
+    def batches(epoch, rng):
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        for i in range(0, n, batch_size):
+            idx = order[i:i + batch_size]
+            yield tuple(a[idx] for a in arrays)
+
+    return batches
+
+
+def _rng_state() -> dict:
+    """Every global generator a training epoch may draw from, as tensors (``weights_only`` loads them)."""
+    np_state = np.random.get_state()
+    py_state = random.getstate()
+    state = {"rng_torch": torch.get_rng_state(),
+             "rng_numpy_keys": torch.from_numpy(np_state[1].astype(np.int64)),
+             "rng_numpy_pos": torch.tensor([np_state[2], np_state[3]], dtype=torch.int64),
+             "rng_numpy_gauss": torch.tensor(np_state[4], dtype=torch.float64),
+             "rng_python": torch.tensor(py_state[1], dtype=torch.int64),
+             "rng_python_gauss": torch.tensor(float("nan") if py_state[2] is None else py_state[2],
+                                              dtype=torch.float64)}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["rng_cuda"] = torch.stack(torch.cuda.get_rng_state_all())
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["rng_torch"].cpu())
+    pos, has_gauss = (int(v) for v in state["rng_numpy_pos"])
+    np.random.set_state(("MT19937", state["rng_numpy_keys"].numpy().astype(np.uint32), pos, has_gauss,
+                         float(state["rng_numpy_gauss"])))
+    gauss = float(state["rng_python_gauss"])
+    random.setstate((3, tuple(int(v) for v in state["rng_python"]), None if np.isnan(gauss) else gauss))
+    if "rng_cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(list(state["rng_cuda"].cpu()))
+
+
+def _read_checkpoint(checkpoint, settings_key, restore_best, device) -> dict:
+    state = torch.load(checkpoint, map_location=device, weights_only=True)
+    found = state.get("settings_key")
+    if found != settings_key:
+        raise CheckpointMismatch(
+            f"checkpoint {checkpoint} was written under settings {found!r}, this run's are {settings_key!r}: "
+            f"resuming it would train one row under two settings. Rerun with --restart (or delete the file) "
+            f"to train this row from scratch.")
+    if restore_best is not None and state.get("best_metric") != restore_best:
+        raise CheckpointMismatch(
+            f"checkpoint {checkpoint} keeps no best weights by {restore_best!r} (it was written without "
+            f"restore_best, or by another metric); rerun with --restart (or delete it) to train that row again")
+    return state
+
+
+def fit(model, loss, data, *, epochs: int, lr: float = 1e-3, optimizer: str = "adam",
+        weight_decay: float = 0.0, adam_beta2: float = 0.999, batch_size: int = 256, shuffle: bool = True,
+        evaluate=None, restore_best: str | None = None, checkpoint: str | Path | None = None,
+        settings_key: str | None = None, seed: int = 0, device: str = "cpu", progress: bool = True,
+        desc: str = "train", jit_compile="auto") -> History:
+    """Train ``model`` for ``epochs`` epochs (module docstring); returns its :class:`History`."""
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a whole number >= 1, got {epochs!r}")
     if restore_best is not None and evaluate is None:
         raise ValueError(f"restore_best={restore_best!r} needs an evaluate function that returns it")
+    if jit_compile not in ("auto", False):
+        raise ValueError(f"jit_compile={jit_compile!r}: the PyTorch loop runs eagerly ('auto' or False)")
+    batches = data if callable(data) else _array_batches(*data, batch_size=batch_size, shuffle=shuffle)
     model.to(device)
     opt_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}[optimizer]
     betas = {"betas": (0.9, adam_beta2)} if optimizer != "sgd" else {}
     opt = opt_cls(model.parameters(), lr=lr, weight_decay=weight_decay, **betas)
     history, start_epoch, best = History(), 0, None  # best: (value, epoch, state_dict) of restore_best
     if checkpoint is not None and Path(checkpoint).exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=True)
-        if restore_best is not None and state.get("best_metric") != restore_best:
-            raise ValueError(f"checkpoint {checkpoint} keeps no best weights by {restore_best!r} (it was written "
-                             f"without restore_best, or by another metric); delete it to train that row again")
+        state = _read_checkpoint(checkpoint, settings_key, restore_best, device)
         if restore_best is not None:
             best = (float(state["best_value"]), int(state["best_epoch"]), state["best_model"])
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start_epoch = int(state["epoch"])
         history = History.from_table(state["history_keys"], state["history_rows"])
+        if "rng_torch" in state:
+            _set_rng_state(state)
         print(f"resumed from {checkpoint} after epoch {start_epoch}")
     t0 = time.perf_counter() - (history.rows[-1]["wall_time_s"] if history.rows else 0.0)
     bar = tqdm(range(start_epoch, epochs), desc=desc, disable=not progress, leave=False)
@@ -60,13 +146,13 @@ def fit(model, loss_fn, batches, *, epochs: int, lr: float = 1e-3, weight_decay:
         total = torch.zeros((), dtype=torch.float32 if str(device).startswith("mps") else torch.float64, device=device)
         count = 0
         for batch in batches(epoch, rng):
-            batch = to_device(batch, device)
-            loss = loss_fn(model, batch)
+            batch = _to_device(batch, device)
+            value = loss(model, batch)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            value.backward()
             opt.step()
             n = len(batch[0])
-            total += loss.detach().to(total.dtype) * n
+            total += value.detach().to(total.dtype) * n
             count += n
         row = {"epoch": epoch + 1, "train_loss": float(total) / max(count, 1)}
         if evaluate is not None:
@@ -86,7 +172,7 @@ def fit(model, loss_fn, batches, *, epochs: int, lr: float = 1e-3, weight_decay:
             keys, values = history.table()
             partial = Path(checkpoint).with_name(Path(checkpoint).name + ".tmp")
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
-                        "history_keys": keys,
+                        "settings_key": settings_key, "history_keys": keys, **_rng_state(),
                         **({} if best is None else {"best_metric": restore_best, "best_value": best[0],
                                                     "best_epoch": best[1], "best_model": best[2]}),
                         "history_rows": torch.from_numpy(values)},
@@ -113,6 +199,6 @@ def predict(model, inputs, batch_size: int = 8192, device: str = "cpu") -> np.nd
     n = len(inputs[0])
     out = []
     for i in range(0, n, batch_size):
-        chunk = to_device(tuple(x[i:i + batch_size] for x in inputs), device)
+        chunk = _to_device(tuple(x[i:i + batch_size] for x in inputs), device)
         out.append(model(*chunk).detach().cpu().numpy())
     return np.concatenate(out)
