@@ -174,11 +174,79 @@ def settings_hash(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
+def _kind_of(values):
+    """A default that stands for every value of a list or dict default (None: mixed, not checked)."""
+    kinds = {type(v) for v in values}
+    if not kinds:
+        return None
+    if len(kinds) == 1:
+        return next(iter(values))
+    if kinds <= {int, float}:
+        return 1.0
+    return None
+
+
+def _like(value, default):
+    """``value`` converted to the type of the profile's ``default``; TypeError naming the type expected.
+
+    int settings take ints (a whole float is fine), float settings numbers, list settings lists (a
+    comma string is split; items as the default's items), str settings str, bool settings bool,
+    dict settings a dict or one value of their values' kind (for every key); a None default (an
+    optional size) None or an int.
+    """
+    if default is None:
+        return value if value is None else _like(value, 1)
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        raise TypeError("a bool (True or False)")
+    if isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise TypeError("an int (a whole number)")
+    if isinstance(default, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise TypeError("a number")
+    if isinstance(default, str):
+        if isinstance(value, str):
+            return value
+        raise TypeError("a str")
+    if isinstance(default, list):
+        if isinstance(value, str):  # "a,b" from a command line
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise TypeError("a list (or a comma-separated str)")
+        item = _kind_of(default)
+        if item is None:
+            return list(value)
+        try:
+            return [_like(v, item) for v in value]
+        except TypeError as exc:
+            raise TypeError(f"a list whose items are each {exc}") from None
+    if isinstance(default, dict):
+        item = _kind_of(list(default.values()))
+        if item is None:
+            if isinstance(value, dict):
+                return value
+            raise TypeError("a dict")
+        try:
+            if isinstance(value, dict):
+                return {k: _like(v, item) for k, v in value.items()}
+            return _like(value, item)
+        except TypeError as exc:
+            raise TypeError(f"a dict whose values are each {exc}, or one such value for every key") from None
+    return value
+
+
 def resolve(notebook: str, profile: str = "quick", **overrides) -> dict:
     """Settings of ``notebook`` under ``profile``, with non-None ``overrides`` applied and checked.
 
     Raises :class:`ProfileError` for an unknown profile or notebook, an override that names no
-    setting, or a size that is not positive.
+    setting, an override whose type is not the default's (see :func:`_like`), or a size that is
+    not positive.
     """
     if profile not in PROFILE_NAMES:
         raise ProfileError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILE_NAMES)}.")
@@ -192,13 +260,13 @@ def resolve(notebook: str, profile: str = "quick", **overrides) -> dict:
             raise ProfileError(
                 f"{notebook}: unknown setting {key!r}; settings are {', '.join(sorted(settings))}."
             )
-        if isinstance(settings[key], list) and isinstance(value, str):  # "a,b" from a command line
-            value = [v.strip() for v in value.split(",") if v.strip()]
-        if isinstance(settings[key], int) and not isinstance(settings[key], bool) and isinstance(value, float):
-            if value != int(value):
-                raise ProfileError(f"{notebook}: setting {key}={value!r} must be a whole number.")
-            value = int(value)
-        settings[key] = value
+        try:
+            settings[key] = _like(value, settings[key])
+        except TypeError as exc:
+            raise ProfileError(
+                f"{notebook}: setting {key}={value!r} ({type(value).__name__}) has the wrong type for "
+                f"profile {profile!r}: expected {exc}, like the profile's {settings[key]!r}."
+            ) from None
     for key, value in settings.items():
         _check_value(key, value, notebook, profile)
     return settings

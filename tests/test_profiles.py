@@ -87,3 +87,36 @@ def test_figures_of_a_full_run_do_not_overwrite_the_quick_ones(tmp_path, monkeyp
              for p, n in (("quick", "curves"), ("full", "curves"), ("full", "curves_full"))]
     plt.close(fig)
     assert names == ["curves.png", "curves_full.png", "curves_full.png"]
+
+
+@pytest.mark.parametrize("notebook, key, value, expected", [
+    ("00_overview", "synthetic_users", "10", "an int"),  # an int setting: no str, list or bool
+    ("00_overview", "synthetic_users", [3], "an int"),
+    ("00_overview", "synthetic_users", True, "an int"),
+    ("03_bce_training", "lr", "0.01", "a number"),
+    ("03_bce_training", "lr", False, "a number"),
+    ("03_bce_training", "hidden_sizes", 64, "a list"),
+    ("03_bce_training", "hidden_sizes", [64, "32"], "a list whose items are each an int"),
+    ("04_gcn_propagation", "dataset", 3, "a str"),
+    ("01_user_profile_fusion", "compare_concat", 1, "a bool"),
+    ("02_dot_product_scoring", "factors", "16", "a dict whose values are each an int"),
+    ("02_dot_product_scoring", "factors", {"gmf": 8.5}, "a dict whose values are each an int"),
+    ("04_gcn_propagation", "subgraph_users", "all", "an int"),  # a None default: None or an int
+])
+def test_override_of_the_wrong_type_is_one_error_naming_it(notebook, key, value, expected):
+    with pytest.raises(ProfileError) as exc:
+        resolve(notebook, "quick", **{key: value})
+    message = str(exc.value)
+    assert message.startswith(f"{notebook}: setting {key}={value!r} ({type(value).__name__}) has the wrong type")
+    assert f"expected {expected}" in message
+
+
+def test_overrides_of_the_right_kind_are_converted_to_the_defaults_type():
+    assert resolve("00_overview", "quick", synthetic_users=300.0)["synthetic_users"] == 300
+    assert resolve("03_bce_training", "quick", lr=1)["lr"] == 1.0
+    assert resolve("03_bce_training", "quick", hidden_sizes=(16, 8))["hidden_sizes"] == [16, 8]
+    assert resolve("02_dot_product_scoring", "quick", factors=8)["factors"] == 8  # one value for every model
+    assert resolve("02_dot_product_scoring", "full", epochs={"gmf": 3.0})["epochs"] == {"gmf": 3}
+    assert resolve("04_gcn_propagation", "quick", subgraph_users=500)["subgraph_users"] == 500
+    with pytest.raises(ProfileError, match="subgraph_users=-1 is invalid .*must be > 0"):
+        resolve("04_gcn_propagation", "quick", subgraph_users=-1)

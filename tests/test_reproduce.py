@@ -1,15 +1,22 @@
-"""The executor: skip when up to date, resume after a failure, --force, and clear failures."""
+"""The executor: skip when up to date, resume after a failure, --force, clear failures, bad input
+refused before any work, atomic writes and no stale result."""
+import errno
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
 
-from adrec import reproduce
+from adrec import profiles, reproduce
 
 
-def make_notebook(path, body="x = n * 2"):
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def make_notebook(path, body="x = n * 2", params=""):
+    """A tiny notebook sized by the "smoke" profile; ``params``: more lines of its parameters cell."""
     nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('profile = "quick"\nseed = 0\ndevice = "auto"')
+    params = nbformat.v4.new_code_cell('profile = "quick"\nseed = 0\ndevice = "auto"\n' + params)
     params.metadata["tags"] = ["parameters"]
     nb.cells = [
         params,
@@ -19,6 +26,13 @@ def make_notebook(path, body="x = n * 2"):
     ]
     nb.metadata["kernelspec"] = {"name": "adrec", "display_name": "adrec", "language": "python"}
     nbformat.write(nb, path)
+
+
+@pytest.fixture(autouse=True)
+def _no_threads_variable(monkeypatch):
+    """reproduce.main exports ADREC_THREADS; the test starts without it and ends as it began."""
+    monkeypatch.setenv("ADREC_THREADS", "0")  # records the value to restore
+    monkeypatch.delenv("ADREC_THREADS")
 
 
 @pytest.fixture
@@ -109,9 +123,13 @@ def test_code_digest_covers_the_package_sources():
 
 
 def test_param_option_reaches_the_notebook_and_bad_ones_are_refused(nbdir, tmp_path, capsys):
-    make_notebook(nbdir / "04_param.ipynb", body="x = n * factor")
-    assert reproduce.main(["--notebooks-dir", str(nbdir), "--only", "04", "--device", "cpu",
+    assert reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu", "--only", "01"]) == 0
+    make_notebook(nbdir / "04_param.ipynb", body="x = n * factor", params="factor = 1")
+    # -p factor goes to the notebook whose parameters cell has it; the other stays up to date
+    assert reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu", "--only", "01", "04",
                            "-p", "factor=3"]) == 0
+    out = capsys.readouterr().out
+    assert "[skip] 01_first" in out and "[run ] 04_param (quick profile, device cpu, 2 threads, factor=3)" in out
     assert metrics(tmp_path, "04_param")["x"] == 30
     assert reproduce._parse_param("keras_models=[]") == ("keras_models", [])
     assert reproduce._parse_param("name=amazon-games") == ("name", "amazon-games")
@@ -163,3 +181,110 @@ def test_git_commit_without_history_is_the_senders(tmp_path, monkeypatch):
     monkeypatch.delenv("GIT_CEILING_DIRECTORIES")
     monkeypatch.setattr(paths, "project_root", lambda: real_root)
     assert run.git_commit() not in (None, "0123abc")
+
+
+def test_unknown_param_is_one_error_naming_notebooks_and_their_parameters(nbdir, tmp_path, capsys):
+    make_notebook(nbdir / "04_param.ipynb", body="x = n * factor", params="factor = 1")
+    with pytest.raises(SystemExit):
+        reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu", "-p", "factr=3"])
+    err = capsys.readouterr().err
+    assert "-p factr: no notebook of this run has a parameter of that name" in err
+    assert "01_first: seed\n" in err and "04_param: seed, factor" in err
+    with pytest.raises(SystemExit):  # a notebook of the run must have it: 04 is not in this run
+        reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu", "--only", "01", "-p", "factor=3"])
+    assert "-p factor:" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()  # refused before any notebook ran
+
+
+def test_real_notebooks_take_their_parameters_and_refuse_typos_and_bad_values():
+    only_05 = reproduce.notebooks(NOTEBOOKS, ["05"])
+    routed = reproduce.route_parameters(only_05, {"keras_models": []}, "full")
+    assert list(routed.values()) == [{"keras_models": []}]
+    everyone = reproduce.route_parameters(reproduce.notebooks(NOTEBOOKS), {"keras_models": []}, "quick")
+    assert sorted(nb.stem for nb, given in everyone.items() if given) == [
+        "02_dot_product_scoring", "05_sequence_models"]
+    with pytest.raises(ValueError, match=r"-p keras_model: .*\n  05_sequence_models: seed, .*keras_models"):
+        reproduce.route_parameters(only_05, {"keras_model": []}, "full")
+    # a setting of the table that the parameters cell does not pass on would be ignored: refused
+    with pytest.raises(ValueError, match="lr: a setting of its profile table that its parameters cell"):
+        reproduce.route_parameters(only_05, {"lr": 0.1}, "quick")
+    with pytest.raises(profiles.ProfileError, match="05_sequence_models: setting epochs='10' .*expected an int"):
+        reproduce.route_parameters(only_05, {"epochs": "10"}, "quick")
+
+
+def test_unwritable_results_folder_is_one_error_before_work(nbdir, tmp_path, monkeypatch):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder\n")
+    monkeypatch.setenv("ADREC_RESULTS_DIR", str(blocker / "results"))
+    with pytest.raises(SystemExit) as exc:
+        reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu"])
+    assert str(exc.value) == (f"cannot write results to {blocker / 'results' / 'quick'}: Not a directory; "
+                              f"make it writable, or set ADREC_RESULTS_DIR to a writable folder.")
+
+
+def fake_previous_run(tmp_path, stem):
+    out = tmp_path / "results" / "quick" / stem
+    out.mkdir(parents=True)
+    (out / "metrics.json").write_text('{"x": -1}\n')
+    (out / f"{stem}.ipynb").write_text("{}\n")
+    (out / "stamp.json").write_text('{"key": "old"}\n')
+    return out
+
+
+def test_full_disk_while_writing_is_one_message_and_leaves_no_partial_file(nbdir, tmp_path, monkeypatch, capsys):
+    import papermill
+
+    out = fake_previous_run(tmp_path, "01_first")
+
+    def disk_full(notebook, output, **kwargs):
+        Path(output).write_text('{"cells": [')  # papermill got part of the way
+        raise OSError(errno.ENOSPC, "No space left on device", output)
+
+    monkeypatch.setattr(papermill, "execute_notebook", disk_full)
+    assert reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu", "--only", "01"]) == 1
+    err = capsys.readouterr().err
+    assert "STOPPED: notebook 01_first.ipynb: [Errno 28] No space left on device" in err
+    assert "ADREC_RESULTS_DIR" in err and "Traceback" not in err
+    assert sorted(p.name for p in out.iterdir()) == ["01_first.ipynb.stale", "metrics.json.stale"]
+
+
+def test_failed_force_rerun_leaves_no_current_metrics_and_keeps_the_paper(nbdir, tmp_path, capsys):
+    out = tmp_path / "results" / "quick" / "01_first"
+    assert reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu", "--only", "01"]) == 0
+    capsys.readouterr()
+    make_notebook(nbdir / "01_first.ipynb", body="raise ValueError('deliberate failure')")
+    assert reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu", "--only", "01", "--force"]) == 1
+    assert "paper:" not in capsys.readouterr().out  # not re-rendered after a failure
+    assert not (out / "metrics.json").exists() and not (out / "stamp.json").exists()
+    assert json.loads((out / "metrics.json.stale").read_text())["x"] == 20  # the last good run, set aside
+    assert "deliberate failure" in (out / "01_first.ipynb").read_text()  # the failing copy, whole
+    assert not list(out.glob(".01_first.*"))  # no temporary file left
+
+    make_notebook(nbdir / "01_first.ipynb", body="x = 7")
+    assert reproduce.main(["--notebooks-dir", str(nbdir), "--device", "cpu", "--only", "01"]) == 0
+    assert metrics(tmp_path, "01_first")["x"] == 7 and not list(out.glob("*.stale"))
+
+
+def test_threads_reach_the_kernel_and_the_run_key(nbdir, tmp_path, monkeypatch, capsys):
+    make_notebook(nbdir / "01_first.ipynb", body="import os\nx = int(os.environ['ADREC_THREADS'])")
+    run_01 = ["--notebooks-dir", str(nbdir), "--device", "cpu", "--only", "01"]
+    monkeypatch.setenv("ADREC_THREADS", "3")  # the default when --threads is not given
+    assert reproduce.main(run_01) == 0 and metrics(tmp_path, "01_first")["x"] == 3
+    stamp = json.loads((tmp_path / "results" / "quick" / "01_first" / "stamp.json").read_text())
+    assert stamp["threads"] == 3
+    capsys.readouterr()
+    assert reproduce.main([*run_01, "--threads", "3"]) == 0
+    assert "[skip] 01_first" in capsys.readouterr().out
+    assert reproduce.main([*run_01, "--threads", "1"]) == 0  # another thread count is not up to date
+    assert "[done] 01_first" in capsys.readouterr().out and metrics(tmp_path, "01_first")["x"] == 1
+
+
+def test_bad_thread_counts_are_refused(nbdir, monkeypatch, capsys):
+    for argv in (["--threads", "0"], ["--threads", "two"]):
+        with pytest.raises(SystemExit):
+            reproduce.main(["--notebooks-dir", str(nbdir), *argv])
+        assert "is not a whole number >= 1" in capsys.readouterr().err
+    monkeypatch.setenv("ADREC_THREADS", "-1")
+    with pytest.raises(SystemExit):
+        reproduce.main(["--notebooks-dir", str(nbdir)])
+    assert "argument --threads: '-1' is not a whole number >= 1" in capsys.readouterr().err
