@@ -56,27 +56,60 @@ def sampled_rank(scores) -> np.ndarray:
     return (s[:, 1:] >= s[:, :1]).sum(axis=1)
 
 
+def cutoffs(k) -> tuple[int, ...]:
+    """The cutoffs asked for: an int ``k`` or a sequence of them, as a tuple of distinct positive
+    ints in the order given (a repeat is dropped). Anything else is one ``ValueError``."""
+    ks = tuple(k) if isinstance(k, (list, tuple, range, np.ndarray)) else (k,)
+    if not ks or not all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) and c >= 1 for c in ks):
+        raise ValueError(f"k must be a positive int or a non-empty sequence of them, got {k!r}")
+    return tuple(dict.fromkeys(int(c) for c in ks))
+
+
+def sampled_metrics(scores, k=10, mrr: bool = False) -> dict:
+    """HR@k and NDCG@k of the held-out item in column 0 (He et al. 2017 protocol) for every cutoff
+    of ``k`` (an int or a sequence of ints), from one ranking: ``{"hr@k": ..., "ndcg@k": ...}`` per
+    cutoff, in the order given; with ``mrr`` also ``"mrr"``, the mean of 1 / (rank + 1) over all
+    rows (no cutoff).
+
+    The rank is :func:`sampled_rank`'s (ties counted against the held-out item). NDCG for one
+    relevant item is 1/log2(rank + 2) when rank < k, else 0.
+    """
+    ks = cutoffs(k)
+    rank = sampled_rank(scores)
+    out = {}
+    for c in ks:
+        hit = rank < c
+        out[f"hr@{c}"] = float(hit.mean())
+        out[f"ndcg@{c}"] = float(np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0).mean())
+    if mrr:
+        out["mrr"] = float((1.0 / (rank + 1.0)).mean())
+    return out
+
+
 def hit_ratio_ndcg_at_k(scores, k: int = 10) -> tuple[float, float]:
-    """HR@k and NDCG@k of the held-out item in column 0 (He et al. 2017 protocol).
+    """HR@k and NDCG@k of the held-out item in column 0 (He et al. 2017 protocol): one cutoff of
+    :func:`sampled_metrics`.
 
     NDCG for one relevant item is 1/log2(rank + 2) when rank < k, else 0.
     """
-    rank = sampled_rank(scores)
-    hit = rank < k
-    ndcg = np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0)
-    return float(hit.mean()), float(ndcg.mean())
+    c = int(k)
+    m = sampled_metrics(scores, k=c)
+    return m[f"hr@{c}"], m[f"ndcg@{c}"]
 
 
-def recall_ndcg_at_k(top_items, test_items, k: int = 20) -> tuple[float, float]:
-    """Full-ranking recall@k and ndcg@k (LightGCN's definitions).
+def full_ranking_metrics(top_items, test_items, k=20) -> dict:
+    """Full-ranking recall@k and ndcg@k (LightGCN's definitions) for every cutoff of ``k`` (an int
+    or a sequence of ints) from one ranking: ``{"recall@k": ..., "ndcg@k": ...}`` per cutoff, in
+    the order given.
 
-    top_items: (users, >=k) item ids ranked best first (training items already excluded).
+    top_items: (users, >= max(k)) item ids ranked best first (training items already excluded).
     test_items: a list of arrays/sets, the test items of each user (users without any are skipped).
     recall = hits / |test|; ndcg = DCG / IDCG with IDCG over min(|test|, k) ideal hits.
     Vectorised: each (user, item) is one integer key, and a top item is a hit when its key is
     among the test keys (a binary search); duplicates in a user's test items count once.
     """
-    top = np.asarray(top_items, dtype=np.int64)[:, :k]
+    ks = cutoffs(k)
+    top = np.asarray(top_items, dtype=np.int64)[:, :max(ks)]
     n = min(len(top), len(test_items))
     top = top[:n]
     arrays = [np.fromiter(t, dtype=np.int64) if isinstance(t, (set, frozenset))
@@ -93,11 +126,28 @@ def recall_ndcg_at_k(top_items, test_items, k: int = 20) -> tuple[float, float]:
     users = counts > 0
     if not users.any():
         raise ValueError("no user has a test item")
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    idcg = np.cumsum(discounts)[np.minimum(counts[users], k) - 1]
-    recall = hits[users].sum(axis=1) / counts[users]
-    ndcg = (hits[users] * discounts[:top.shape[1]]).sum(axis=1) / idcg
-    return float(recall.mean()), float(ndcg.mean())
+    hits, counts = hits[users], counts[users]
+    out = {}
+    for c in ks:
+        discounts = 1.0 / np.log2(np.arange(2, c + 2))
+        idcg = np.cumsum(discounts)[np.minimum(counts, c) - 1]
+        h = hits[:, :c]
+        out[f"recall@{c}"] = float((h.sum(axis=1) / counts).mean())
+        out[f"ndcg@{c}"] = float(((h * discounts[:h.shape[1]]).sum(axis=1) / idcg).mean())
+    return out
+
+
+def recall_ndcg_at_k(top_items, test_items, k: int = 20) -> tuple[float, float]:
+    """Full-ranking recall@k and ndcg@k (LightGCN's definitions): one cutoff of
+    :func:`full_ranking_metrics` (see there).
+
+    top_items: (users, >=k) item ids ranked best first (training items already excluded).
+    test_items: a list of arrays/sets, the test items of each user (users without any are skipped).
+    recall = hits / |test|; ndcg = DCG / IDCG with IDCG over min(|test|, k) ideal hits.
+    """
+    c = int(k)
+    m = full_ranking_metrics(top_items, test_items, k=c)
+    return m[f"recall@{c}"], m[f"ndcg@{c}"]
 
 
 def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:

@@ -5,13 +5,17 @@
   ``items`` and returns one score per pair (``score_fn`` in :mod:`adrec.torch_nn.scoring` /
   :mod:`adrec.keras_nn.scoring`, the baselines' ``score``);
 * full ranking (LightGCN): user and item embeddings, scored by their dot products.
+
+Every evaluator takes ``k`` as one cutoff (an int: the output is ``{"hr@k", "ndcg@k"}`` /
+``{"recall@k", "ndcg@k"}``) or a sequence of cutoffs, all reported from ONE scoring / ranking
+(e.g. ``k=(1, 5, 10)``; the sampled evaluator adds ``"mrr"`` with ``mrr=True``).
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
-from .metrics import hit_ratio_ndcg_at_k
+from .metrics import cutoffs, full_ranking_metrics, sampled_metrics
 
 # --- sampled ranking ---
 # The NCF protocol (He et al., WWW 2017): each user's held-out item is ranked among itself and
@@ -76,12 +80,16 @@ def score_candidates(score_fn, candidates, users=None, batch_size: int = 1 << 16
     return out.reshape(n, c)
 
 
-def evaluate_sampled(score_fn, candidates, users=None, k: int = 10, batch_size: int = 1 << 16) -> dict:
+def evaluate_sampled(score_fn, candidates, users=None, k=10, batch_size: int = 1 << 16,
+                     mrr: bool = False) -> dict:
     """``{"hr@k": ..., "ndcg@k": ...}`` of ``score_fn`` on the candidates (held-out item in column 0),
-    via :func:`adrec.metrics.hit_ratio_ndcg_at_k` (ties counted against the held-out item)."""
+    via :func:`adrec.metrics.sampled_metrics` (ties counted against the held-out item).
+
+    ``k``: one cutoff (int) or several (e.g. ``(1, 5, 10)``: ``hr@1, ndcg@1, hr@5, ...``), all
+    from one scoring of the candidates; ``mrr=True`` adds ``"mrr"`` (mean reciprocal rank)."""
+    cutoffs(k)  # a bad k fails before any scoring
     scores = score_candidates(score_fn, candidates, users=users, batch_size=batch_size)
-    hr, ndcg = hit_ratio_ndcg_at_k(scores, k=k)
-    return {f"hr@{k}": hr, f"ndcg@{k}": ndcg}
+    return sampled_metrics(scores, k=k, mrr=mrr)
 
 
 # --- full ranking ---
@@ -190,17 +198,16 @@ def _topk_lowest_id_first(scores, k: int):
     return torch.gather(idx, 1, torch.sort(vals, dim=1, descending=True, stable=True).indices)
 
 
-def evaluate_full_ranking(user_emb, item_emb, train, test, k: int = 20, batch_size: int | None = None,
+def evaluate_full_ranking(user_emb, item_emb, train, test, k=20, batch_size: int | None = None,
                           device: str | None = None) -> dict:
-    """``{"recall@k": ..., "ndcg@k": ...}`` (:func:`adrec.metrics.recall_ndcg_at_k`) over the users
-    with at least one test item; ``test``: an ``Interactions`` or a list of per-user item arrays."""
-    from .metrics import recall_ndcg_at_k
-
+    """``{"recall@k": ..., "ndcg@k": ...}`` (:func:`adrec.metrics.full_ranking_metrics`) over the users
+    with at least one test item; ``test``: an ``Interactions`` or a list of per-user item arrays.
+    ``k``: one cutoff (int) or several (e.g. ``(10, 20, 50)``), all from one top-max(k) ranking."""
+    top_k = max(cutoffs(k))
     test_lists = test.per_user() if hasattr(test, "per_user") else list(test)
     users = np.flatnonzero([len(t) > 0 for t in test_lists])
-    top = topk_full_ranking(user_emb, item_emb, train, k=k, users=users, batch_size=batch_size, device=device)
-    recall, ndcg = recall_ndcg_at_k(top, [test_lists[u] for u in users], k=k)
-    return {f"recall@{k}": recall, f"ndcg@{k}": ndcg}
+    top = topk_full_ranking(user_emb, item_emb, train, k=top_k, users=users, batch_size=batch_size, device=device)
+    return full_ranking_metrics(top, [test_lists[u] for u in users], k=k)
 
 
 def popularity_embeddings(train):
@@ -211,12 +218,14 @@ def popularity_embeddings(train):
     return np.ones((n_users, 1), dtype=np.float32), np.asarray(counts, dtype=np.float32)[:, None]
 
 
-def full_ranking_evaluator(train, test, k: int = 20, every: int = 1, epochs: int | None = None,
+def full_ranking_evaluator(train, test, k=20, every: int = 1, epochs: int | None = None,
                            batch_size: int | None = None, done: int = 0):
     """``evaluate(model)`` for the training loops of both frameworks: every ``every``-th call (and
     at call ``epochs``, the last) it ranks with ``model.embeddings()`` (a (user, item) pair of
-    arrays or tensors) and returns ``{"recall@k", "ndcg@k"}``; other calls return ``{}``. ``done``:
-    epochs a resumed run has already trained (its first call is epoch ``done + 1``)."""
+    arrays or tensors) and returns ``{"recall@k", "ndcg@k"}`` for each cutoff of ``k`` (an int or a
+    sequence, see :func:`evaluate_full_ranking`); other calls return ``{}``. ``done``: epochs a
+    resumed run has already trained (its first call is epoch ``done + 1``)."""
+    cutoffs(k)  # a bad k fails now, not after the first epoch
     calls = [done]
 
     def evaluate(model):

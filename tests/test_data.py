@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from adrec.data import registry
-from adrec.data.registry import DataError, Dataset, fetch
+from adrec.data.registry import DataError, Dataset, fetch, file_identity, user_file
 
 PAYLOAD = b"user\titem\n1\t2\n"
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -133,3 +133,25 @@ def test_ml100k_published_statistics():
     assert len(ml.ratings) == 100_000
     assert len(ml.items) == 1682 and len(ml.users) == 943
     assert ml.items.loc[ml.items.item == 1, "genres"].item() == ["Animation", "Children's", "Comedy"]
+
+
+def test_user_file_checks_records_and_identifies(tmp_path):
+    f = tmp_path / "pairs.txt"
+    f.write_text("1 2\n")
+    assert user_file(f) == f.resolve()
+    assert registry.files_read()[str(f.resolve())] == hashlib.sha256(b"1 2\n").hexdigest()
+    assert file_identity(f) == {"name": "pairs.txt", "sha256": hashlib.sha256(b"1 2\n").hexdigest()}
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    (moved / "pairs.txt").write_text("1 2\n")
+    assert file_identity(moved / "pairs.txt") == file_identity(f)  # the folder is not identity
+    (moved / "pairs.txt").write_text("1 3\n")
+    assert file_identity(moved / "pairs.txt")["sha256"] != file_identity(f)["sha256"]
+    with pytest.raises(DataError, match="no such file") as err:
+        user_file(tmp_path / "absent.txt")
+    assert str(tmp_path / "absent.txt") in str(err.value)
+    with pytest.raises(DataError, match="not a file"):
+        user_file(tmp_path)
+    (tmp_path / "empty.txt").write_bytes(b"")
+    with pytest.raises(DataError, match="empty.txt: the file is empty"):
+        user_file(tmp_path / "empty.txt")

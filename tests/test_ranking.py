@@ -217,3 +217,122 @@ def test_popularity_on_ml1m_reproduces_the_published_baseline():
     got = evaluate_sampled(ItemPop(s.train).score, c, k=10)
     assert got["hr@10"] == pytest.approx(0.4535, abs=0.02)
     assert got["ndcg@10"] == pytest.approx(0.2543, abs=0.015)
+
+
+# --------------------------------------------------------------------------- several cutoffs, one pass
+
+
+def test_every_cutoff_and_mrr_from_one_scoring_by_hand():
+    """The hand case above (held-out ranks 0, 3, 9, 10) at k = 1, 5, 10 and MRR, scored once."""
+    cands = np.arange(4 * 100).reshape(4, 100)
+    rank_of_held = {0: 0, 1: 3, 2: 9, 3: 10}
+    calls = []
+
+    def score(users, items):
+        calls.append(len(users))
+        col = items % 100
+        held_score = np.array([100 - rank_of_held[u] - 0.5 for u in users])
+        return np.where(col == 0, held_score, 100 - col)
+
+    got = evaluate_sampled(score, cands, k=(1, 5, 10), mrr=True)
+    assert calls == [400]  # one scoring of the 4 x 100 candidates
+    assert list(got) == ["hr@1", "ndcg@1", "hr@5", "ndcg@5", "hr@10", "ndcg@10", "mrr"]
+    assert got["hr@1"] == got["ndcg@1"] == pytest.approx(1 / 4)
+    assert got["hr@5"] == pytest.approx(2 / 4)
+    assert got["ndcg@5"] == pytest.approx((1 + 1 / math.log2(5)) / 4)
+    assert got["hr@10"] == pytest.approx(3 / 4)
+    assert got["mrr"] == pytest.approx((1 + 1 / 4 + 1 / 10 + 1 / 11) / 4)
+    # one int k: exactly today's output (same keys, same values), and no "mrr" unless asked
+    one = evaluate_sampled(score, cands, k=10)
+    assert one == {"hr@10": got["hr@10"], "ndcg@10": got["ndcg@10"]}
+    assert evaluate_sampled(score, cands, k=10, mrr=True) == {**one, "mrr": got["mrr"]}
+
+
+def test_bad_cutoffs_fail_before_scoring():
+    never = lambda u, i: pytest.fail("scored despite a bad k")  # noqa: E731
+    for bad in (0, (), (5, 0), 2.5, (True,), "10"):
+        with pytest.raises(ValueError, match="k must be"):
+            evaluate_sampled(never, np.zeros((2, 5), np.int64), k=bad)
+
+
+def test_several_cutoffs_match_sklearn_and_a_loop():
+    """sklearn's top_k_accuracy_score is HR@k (its tie rule, the higher column first, puts the
+    held-out item in column 0 behind its ties: our pessimistic rule); label_ranking_average_precision
+    with one relevant label is the reciprocal rank with ties counted against it (our MRR), both on
+    tied scores too. ndcg_score averages over tied orders, so it is compared on untied scores only."""
+    from sklearn.metrics import label_ranking_average_precision_score, ndcg_score, top_k_accuracy_score
+
+    rng = np.random.default_rng(7)
+    n, c = 300, 51
+    untied = rng.normal(size=(n, c))
+    tied = rng.integers(0, 6, size=(n, c)).astype(float)
+    relevant = np.zeros((n, c), dtype=int)
+    relevant[:, 0] = 1
+    ks = (1, 3, 10, 20)
+    for table in (untied, tied):
+        got = evaluate_sampled(lambda u, i: table[u, i], np.tile(np.arange(c), (n, 1)), k=ks, mrr=True)
+        for k in ks:
+            want = top_k_accuracy_score(np.zeros(n, int), table, k=k, labels=np.arange(c))
+            assert got[f"hr@{k}"] == pytest.approx(want, abs=1e-12)
+            loop = _ncf_evaluate_loop(lambda u, i: table[u, i], np.tile(np.arange(c), (n, 1)), k)
+            assert (got[f"hr@{k}"], got[f"ndcg@{k}"]) == pytest.approx(loop, abs=1e-12)
+        assert got["mrr"] == pytest.approx(label_ranking_average_precision_score(relevant, table), abs=1e-12)
+    got = evaluate_sampled(lambda u, i: untied[u, i], np.tile(np.arange(c), (n, 1)), k=ks)
+    for k in ks:
+        assert got[f"ndcg@{k}"] == pytest.approx(ndcg_score(relevant, untied, k=k), abs=1e-12)
+
+
+def _full_ranking_loop(scores, train, test, k):
+    """Recall@k and NDCG@k by a plain loop over users: rank unmasked items by score (ties: lower id
+    first), hits against the test set, IDCG over min(|test|, k)."""
+    recalls, ndcgs = [], []
+    for u in range(scores.shape[0]):
+        if not test[u]:
+            continue
+        ranked = sorted((i for i in range(scores.shape[1]) if i not in train[u]), key=lambda i: (-scores[u, i], i))[:k]
+        hits = [i in test[u] for i in ranked]
+        dcg = sum(h / math.log2(r + 2) for r, h in enumerate(hits))
+        idcg = sum(1 / math.log2(r + 2) for r in range(min(len(test[u]), k)))
+        recalls.append(sum(hits) / len(test[u]))
+        ndcgs.append(dcg / idcg)
+    return float(np.mean(recalls)), float(np.mean(ndcgs))
+
+
+def test_full_ranking_every_cutoff_from_one_ranking():
+    """Several cutoffs equal one call per cutoff, a plain loop, and sklearn's ndcg_score (with
+    training items scored lowest and untied scores, its definition is LightGCN's)."""
+    from sklearn.metrics import ndcg_score
+
+    from adrec.ranking import evaluate_full_ranking, full_ranking_evaluator
+
+    rng = np.random.default_rng(8)
+    n_users, n_items = 60, 90
+    U, V = rng.normal(size=(n_users, 6)).astype(np.float32), rng.normal(size=(n_items, 6)).astype(np.float32)
+    pairs = Interactions.from_pairs(rng.integers(0, n_users, 1200), rng.integers(0, n_items, 1200), n_users, n_items)
+    train, test = pairs.split_per_user(0.3, seed=0)
+    ks = (1, 5, 20, 50)
+    got = evaluate_full_ranking(U, V, train, test, k=ks)
+    assert list(got) == [f"{m}@{k}" for k in ks for m in ("recall", "ndcg")]
+    scores = U.astype(np.float64) @ V.T.astype(np.float64)
+    tr, te = [set(t.tolist()) for t in train.per_user()], [set(t.tolist()) for t in test.per_user()]
+    users = [u for u in range(n_users) if te[u]]
+    relevance = np.zeros((len(users), n_items))
+    masked = scores[users].copy()
+    for r, u in enumerate(users):
+        relevance[r, list(te[u])] = 1
+        masked[r, list(tr[u])] = -1e9
+    for k in ks:
+        one = evaluate_full_ranking(U, V, train, test, k=k)
+        assert one == {f"recall@{k}": got[f"recall@{k}"], f"ndcg@{k}": got[f"ndcg@{k}"]}
+        want = _full_ranking_loop(scores, tr, te, k)
+        assert (got[f"recall@{k}"], got[f"ndcg@{k}"]) == pytest.approx(want, abs=1e-6)
+        assert got[f"ndcg@{k}"] == pytest.approx(ndcg_score(relevance, masked, k=k), abs=1e-6)
+
+    class Model:
+        def embeddings(self):
+            return U, V
+
+    evaluate = full_ranking_evaluator(train, test, k=ks, every=1)
+    assert evaluate(Model()) == got
+    with pytest.raises(ValueError, match="k must be"):
+        full_ranking_evaluator(train, test, k=(0, 5))

@@ -21,17 +21,24 @@
 :func:`ml100k_ctr_task` gives notebook 01's MovieLens-100K click task the same flat form.
 
 :func:`ctr_task` loads a dataset, splits it (``"ordered"``: the first rows train, the next valid,
-the last test - the files are in log order; or ``"random"``, seeded) and encodes it.
+the last test - the files are in log order; or ``"random"``, seeded) and encodes it, through
+:func:`encode_task` (the split-and-encode step, public for any frame).
+
+Your own data: :func:`load_ctr_file` reads a click log of yours by path: a CSV (or TSV) with a
+header, a 0/1 label column, categorical columns (any text; empty = missing) and optionally
+numeric columns (numbers; empty = missing), rows in log order. It gives the same
+:class:`CTRTask` as the Avazu and Criteo heads, so LR / MLP / DIN train on it unchanged.
 """
 from __future__ import annotations
 
 import hashlib
+import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from .registry import fetch
+from .registry import fetch, integer_column, malformed, read_table
 
 CRITEO_INT = tuple(f"I{i}" for i in range(1, 14))
 CRITEO_CAT = tuple(f"C{i}" for i in range(1, 27))
@@ -235,16 +242,29 @@ def split_rows(n: int, fractions=(0.8, 0.1, 0.1), split: str = "ordered", seed: 
     return order[:a], order[a:b], order[b:]
 
 
-def _encode(name, raw, cat_fields, num_fields, rows, n_buckets, min_count, mode, split,
-            missing_indicators=True) -> CTRTask:
-    tr, va, te = rows
+def encode_task(name: str, raw: pd.DataFrame, cat_fields, num_fields=(), label: str = "label", rows=None, *,
+                n_buckets: int = 2 ** 15, min_count: int = 2, mode: str = "hash", split: str = "ordered",
+                fractions=(0.8, 0.1, 0.1), seed: int = 0, missing_indicators: bool = True) -> CTRTask:
+    """Split a raw frame and encode it: the :class:`CTRTask` every click model trains on.
+
+    raw: one row per impression; ``label`` a 0/1 column, ``cat_fields`` text columns (missing
+    values as ``"<missing>"``), ``num_fields`` float columns (NaN = missing). ``rows``: the
+    (train, valid, test) row numbers; by default :func:`split_rows` with ``fractions``, ``split``
+    (``"ordered"`` or ``"random"``) and ``seed``. The :class:`CTREncoder` (``n_buckets``,
+    ``min_count``, ``mode``, ``missing_indicators``) is fitted on the training rows only. A column
+    missing from ``raw`` is one ``ValueError`` before any work."""
+    missing = [c for c in (label, *cat_fields, *num_fields) if c not in raw.columns]
+    if missing:
+        raise ValueError(f"{name}: column(s) {', '.join(map(repr, missing))} not in the frame; it has "
+                         f"{', '.join(map(repr, raw.columns))}")
+    tr, va, te = split_rows(len(raw), fractions, split, seed) if rows is None else rows
     enc = CTREncoder(cat_fields=tuple(cat_fields), num_fields=tuple(num_fields), n_buckets=n_buckets,
                      min_count=min_count, mode=mode, missing_indicators=missing_indicators).fit(raw.iloc[tr])
 
     def part(idx):
         df = raw.iloc[idx]
         return CTRSplit(cat=enc.transform_cat(df), num=enc.transform_num(df),
-                        y=df["label"].to_numpy(np.float32), rows=np.asarray(idx))
+                        y=df[label].to_numpy(np.float32), rows=np.asarray(idx))
 
     return CTRTask(name=name, encoder=enc, train=part(tr), valid=part(va), test=part(te),
                    split=split, raw=raw)
@@ -256,9 +276,52 @@ def ctr_task(name: str, n_buckets: int = 2 ** 15, min_count: int = 2, mode: str 
     if name not in DATASETS:
         raise ValueError(f"unknown CTR dataset {name!r}; choose one of {', '.join(DATASETS)}")
     loader, cat_fields, num_fields = DATASETS[name]
-    raw = loader()
-    rows = split_rows(len(raw), fractions, split, seed)
-    return _encode(name, raw, cat_fields, num_fields, rows, n_buckets, min_count, mode, split)
+    return encode_task(name, loader(), cat_fields, num_fields, n_buckets=n_buckets, min_count=min_count,
+                       mode=mode, split=split, fractions=fractions, seed=seed)
+
+
+def load_ctr_file(path, label: str, cat_fields=None, num_fields=(), sep: str | None = None,
+                  name: str | None = None, **encode) -> CTRTask:
+    """Your own click log by path, split and encoded as a :class:`CTRTask` (LR / MLP / DIN).
+
+    Format: a CSV (or TSV: a tab in the header line) with a header row, one impression a row, in
+    log order. ``label``: the column of clicks, each value 0 or 1. ``num_fields``: numeric columns
+    (numbers; an empty field is missing: 0 after standardising, plus a 0/1 missing flag).
+    ``cat_fields``: categorical columns, any text (an empty field is the ``"<missing>"``
+    category); by default every column that is neither the label nor numeric. ``encode``: the
+    keywords of :func:`encode_task` (``split="ordered"`` by default: first 80% train, next 10%
+    valid, last 10% test; ``n_buckets``, ``min_count``, ``mode``, ...). The file passes
+    :func:`adrec.data.registry.user_file` (hash recorded; :func:`adrec.data.registry.file_identity`
+    keys a row); ``name`` defaults to the file name.
+
+    A missing or empty file, a missing column, a label other than 0/1 or a numeric value that is
+    not a number is one ``DataError`` naming the file (and line), before any work (a column given
+    two roles: ``ValueError``)."""
+    inspect.signature(encode_task).bind(name, None, (), **encode)  # a misspelt keyword fails here, not after reading
+    num_fields = tuple(num_fields)
+    both = set(num_fields) & set(cat_fields or ())
+    if label in num_fields or (cat_fields and label in cat_fields) or both:
+        raise ValueError(f"{path}: a column cannot be two things: label {label!r}, categorical "
+                         f"{list(cat_fields or [])}, numeric {list(num_fields)}")
+    path, df = read_table(path, required=[label, *(cat_fields or ()), *num_fields], sep=sep)
+    if cat_fields is None:
+        cat_fields = tuple(c for c in df.columns if c != label and c not in num_fields)
+    labels = integer_column(df, label, path)
+    if not np.isin(labels, (0, 1)).all():
+        row = int(np.argmax(~np.isin(labels, (0, 1))))
+        raise malformed(path, f"label column {label!r} must be 0 or 1, got {df[label].iloc[row]!r}", line=row + 2)
+    raw = pd.DataFrame({label: labels})
+    for f in cat_fields:
+        raw[f] = df[f].replace("", MISSING)
+    for f in num_fields:
+        text = df[f].str.strip()
+        values = pd.to_numeric(text.replace("", np.nan), errors="coerce")
+        bad = values.isna().to_numpy() & (text != "").to_numpy()
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise malformed(path, f"numeric column {f!r}: {df[f].iloc[row]!r} is not a number", line=row + 2)
+        raw[f] = values.to_numpy(np.float64)
+    return encode_task(name or path.name, raw, tuple(cat_fields), num_fields, label=label, **encode)
 
 
 ML100K_CAT = ("user", "item", "hour", "weekday", "gender", "age_decade", "occupation", "zip1",
@@ -296,5 +359,6 @@ def ml100k_ctr_task(n_buckets: int = 2 ** 15, min_count: int = 2, mode: str = "h
     for g, col in zip(ML100K_GENRES, genres):
         raw[col] = it[g].to_numpy(np.float64)
     tr, va, te = (np.flatnonzero(m) for m in key_split(r["key"].to_numpy(), fractions))
-    return _encode("ml100k", raw, ML100K_CAT, genres, (tr, va, te), n_buckets, min_count, mode, "time",
-                   missing_indicators=False)  # genre flags are never missing
+    return encode_task("ml100k", raw, ML100K_CAT, genres, rows=(tr, va, te), n_buckets=n_buckets,
+                       min_count=min_count, mode=mode, split="time",
+                       missing_indicators=False)  # genre flags are never missing

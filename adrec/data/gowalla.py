@@ -4,6 +4,14 @@
 :func:`load_gowalla` returns the two splits as :class:`adrec.graph.Interactions` over the same id
 space (29,858 users, 40,981 items); :func:`sample_subgraph` draws a seeded, re-indexed subgraph of
 it for CPU-sized runs.
+
+Your own data: :func:`load_graph_files` reads a user's interaction file(s) by path into the same
+:class:`Split` — either one file split per user at random (seeded, :meth:`Interactions.split_per_user`)
+or a train file and a test file (LightGCN's train.txt / test.txt). Format: plain text, one line per
+user or per pair, ``user item [item ...]``, integer ids separated by spaces or tabs (a line
+``user item`` is one pair; a user may have several lines; a line with a user and no item is
+skipped). Ids may be any integers: users and items are re-indexed 0..n-1 in id order, and
+``Split.user_ids`` / ``Split.item_ids`` map them back.
 """
 from __future__ import annotations
 
@@ -12,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..graph import Interactions
-from .registry import fetch
+from .registry import fetch, malformed, user_file
 
 GOWALLA_USERS = 29_858
 GOWALLA_ITEMS = 40_981
@@ -23,6 +31,8 @@ class Split:
     train: Interactions
     test: Interactions
     name: str = ""
+    user_ids: np.ndarray | None = None  # own data: the file's id of each user (None: ids are the file's)
+    item_ids: np.ndarray | None = None  # own data: the file's id of each item
 
     @property
     def n_users(self) -> int:
@@ -38,20 +48,75 @@ class Split:
                 "density": (len(self.train) + len(self.test)) / (self.n_users * self.n_items)}
 
 
-def read_user_item_lines(path) -> tuple[np.ndarray, np.ndarray]:
-    """(users, items) of a file whose lines are ``user item item ...`` (a line may hold no item)."""
-    users, items = [], []
+def read_user_item_lines(path, require: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(users, items) of a file whose lines are ``user item item ...`` (a line may hold no item),
+    in file order. A token that is not an integer is one :class:`DataError` naming the file, the
+    line and the token; so is a file without any pair when ``require``."""
+    tokens, sizes, lines = [], [], []
     with open(path) as fh:
-        for line in fh:
+        for number, line in enumerate(fh, start=1):
             ids = line.split()
-            if len(ids) < 2:
-                continue
-            row = np.asarray(ids, dtype=np.int64)
-            users.append(np.full(row.size - 1, row[0]))
-            items.append(row[1:])
-    if not users:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(users), np.concatenate(items)
+            if len(ids) >= 2:
+                tokens += ids
+                sizes.append(len(ids))
+                lines.append(number)
+            elif ids and not _is_int(ids[0]):  # a user without items is skipped, a bad token is not
+                raise _not_an_id(path, ids[0], number)
+    try:
+        ids = np.fromiter(map(int, tokens), dtype=np.int64, count=len(tokens))
+    except (ValueError, OverflowError):
+        at = next(n for n, t in enumerate(tokens) if not _is_int(t))
+        line = lines[int(np.searchsorted(np.cumsum(sizes), at, side="right"))]
+        raise _not_an_id(path, tokens[at], line) from None
+    if require and not tokens:
+        raise malformed(path, "no (user, item) pair: expected lines 'user item [item ...]'")
+    sizes = np.asarray(sizes, dtype=np.int64)
+    first = np.zeros(ids.size, dtype=bool)
+    first[np.cumsum(sizes) - sizes] = True  # the user id opening each line
+    return np.repeat(ids[first], sizes - 1), ids[~first]
+
+
+def _not_an_id(path, token: str, line: int):
+    return malformed(path, f"{token!r} is not an integer id (expected whitespace-separated integers: "
+                           "user item [item ...])", line)
+
+
+def _is_int(token: str) -> bool:
+    try:
+        return -2 ** 63 <= int(token) < 2 ** 63
+    except ValueError:
+        return False
+
+
+def load_graph_files(path, test_path=None, test_fraction: float = 0.2, seed: int = 0,
+                     name: str | None = None) -> Split:
+    """Your own interactions as a :class:`Split` for the graph models (LightGCN, GCN, MF on BPR).
+
+    Format (both files): plain text, ``user item [item ...]`` per line, whitespace-separated
+    integer ids (LightGCN's train.txt / test.txt; a line ``user item`` is one pair, a user may
+    span several lines; repeated pairs count once). ``test_path`` given: ``path`` is the training
+    file and ``test_path`` the test file. Else each user's pairs of ``path`` are split at random,
+    ``1 - test_fraction`` for training (at least one), the rest for testing, seeded by ``seed``
+    (:meth:`adrec.graph.Interactions.split_per_user`). Users and items are re-indexed 0..n-1 in
+    id order over both files; ``user_ids`` / ``item_ids`` of the split map back. Each file passes
+    :func:`adrec.data.registry.user_file` (hash recorded for provenance; key a row with
+    :func:`adrec.data.registry.file_identity`). ``name`` defaults to the file name.
+
+    A missing, empty or malformed file (a non-integer id; no pair at all) is one ``DataError``
+    naming the file and line, before any work."""
+    if test_path is None and not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    paths = [user_file(path)] + ([] if test_path is None else [user_file(test_path)])
+    pairs = [read_user_item_lines(p, require=True) for p in paths]
+    user_ids, users = np.unique(np.concatenate([u for u, _ in pairs]), return_inverse=True)
+    item_ids, items = np.unique(np.concatenate([i for _, i in pairs]), return_inverse=True)
+    n_train = pairs[0][0].size
+    train = Interactions.from_pairs(users[:n_train], items[:n_train], user_ids.size, item_ids.size)
+    if test_path is None:
+        train, test = train.split_per_user(test_fraction, seed=seed)
+    else:
+        test = Interactions.from_pairs(users[n_train:], items[n_train:], user_ids.size, item_ids.size)
+    return Split(train, test, name=name or paths[0].name, user_ids=user_ids, item_ids=item_ids)
 
 
 def load_gowalla() -> Split:
@@ -86,4 +151,6 @@ def sample_subgraph(split: Split, n_users: int, seed: int = 0, min_item_train: i
         m = (u >= 0) & (i >= 0)
         return Interactions.from_pairs(u[m], i[m], n_users, items.size)
 
-    return Split(restrict(tr), restrict(te), name=f"{split.name}-sub{n_users}-seed{seed}")
+    return Split(restrict(tr), restrict(te), name=f"{split.name}-sub{n_users}-seed{seed}",
+                 user_ids=None if split.user_ids is None else split.user_ids[chosen],
+                 item_ids=None if split.item_ids is None else split.item_ids[items])

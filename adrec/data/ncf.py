@@ -12,6 +12,9 @@ Every rating is an interaction (label 1); each user's latest interaction is held
   (user, item, label) examples: every positive with ``negatives`` negatives, shuffled.
 
 Ids are 0-based and compact; ``user_ids`` / ``item_ids`` map them back to the dataset's own ids.
+
+Your own data: :func:`load_interactions_file` reads a CSV/TSV of yours by path (header
+``user,item[,timestamp]``, integer ids and times) and holds out each user's latest interaction.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..graph import Interactions
-from .registry import fetch
+from .registry import fetch, integer_column, malformed, read_table
 
 ML1M_USERS = 6_040
 ML1M_ITEMS = 3_706
@@ -107,6 +110,35 @@ def leave_one_out(users, items, timestamps, name: str = "") -> LeaveOneOut:
     # a pair repeated earlier cannot be a training item as well as the held-out one
     train = ~last & keep_user & (i != i[last][group])
     return from_id_pairs(u[train], i[train], u[test], i[test], name)
+
+
+def load_interactions_file(path, user: str = "user", item: str = "item", timestamp: str | None = None,
+                           sep: str | None = None, name: str | None = None) -> LeaveOneOut:
+    """Your own implicit feedback by path, split leave-one-out (:func:`leave_one_out`), for the
+    scoring models (MF / GMF / MLP / NeuMF).
+
+    Format: a CSV (or TSV: a tab in the header line) with a header row; columns ``user`` and
+    ``item`` (integer ids, any values, up to 18 digits) and optionally ``timestamp`` (integers,
+    e.g. Unix seconds); other columns are ignored. Each row is one interaction. Each user's latest
+    row is held out (ties, or no ``timestamp`` column: the later row of the file); users with one
+    interaction are dropped; repeated pairs count once. ``user`` / ``item`` / ``timestamp`` name
+    the columns when yours are named otherwise (``timestamp=None``: the column ``timestamp`` if
+    the header has one, else file order). Users and items are re-indexed 0..n-1 in id order
+    (``user_ids`` / ``item_ids`` map back). The file passes
+    :func:`adrec.data.registry.user_file` (hash recorded; :func:`adrec.data.registry.file_identity`
+    keys a row); ``name`` defaults to the file name.
+
+    A missing or empty file, a missing column, a value that is not an integer, or no user with
+    two interactions is one ``DataError`` naming the file (and line), before any work."""
+    path, df = read_table(path, required=[user, item] + ([timestamp] if timestamp else []), sep=sep)
+    time_col = timestamp or ("timestamp" if "timestamp" in df.columns else None)
+    users = integer_column(df, user, path)
+    items = integer_column(df, item, path)
+    times = integer_column(df, time_col, path) if time_col else np.zeros(users.size, np.int64)
+    if np.unique(users, return_counts=True)[1].max() < 2:
+        raise malformed(path, "no user has two or more interactions: leave-one-out needs one to hold "
+                              "out and one to train on")
+    return leave_one_out(users, items, times, name=name or path.name)
 
 
 def subset_users(split: LeaveOneOut, n_users: int | None, seed: int = 0) -> LeaveOneOut:

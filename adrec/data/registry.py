@@ -14,6 +14,15 @@ one :class:`DataError` that names the dataset, the file, the expected and actual
 place looked at, and how to fix it.
 
 Adding a dataset is one :class:`Dataset` entry in ``REGISTRY``.
+
+Your own data: :func:`user_file` passes a file of yours through the same checks (it exists, is a
+readable, non-empty file) and records its sha256 in :func:`files_read` under its absolute path, as
+registry files are recorded, so a row's provenance lists it; :func:`file_identity` gives the name
+and sha256 that a row key should hash. One loader per model family reads such a file by path:
+:func:`adrec.data.sequences.load_sequences_file`, :func:`adrec.data.gowalla.load_graph_files`,
+:func:`adrec.data.ncf.load_interactions_file`, :func:`adrec.data.ctr.load_ctr_file`. A malformed file
+is one :class:`DataError` naming the file, the line and the problem (:func:`malformed`), raised
+before any work.
 """
 from __future__ import annotations
 
@@ -226,7 +235,8 @@ _FILES_READ: dict[str, str] = {}
 
 
 def files_read() -> dict[str, str]:
-    """``{"<dataset>/<file>": sha256}`` of every file fetched in this process (for provenance)."""
+    """``{"<dataset>/<file>": sha256}`` of every file fetched in this process, and
+    ``{"<absolute path>": sha256}`` of every user file read (:func:`user_file`), for provenance."""
     return dict(_FILES_READ)
 
 
@@ -340,3 +350,98 @@ def fetch(dataset: str, file: str, download: bool = True) -> Path:
         f"dataset {dataset!r}, file {file!r} is missing (expected sha256 {expected}).\n"
         "Looked in:\n  " + "\n  ".join(looked) + "\n" + _fix_text(ds, file, cached)
     )
+
+
+# --------------------------------------------------------------------------------------------
+# your own files
+
+
+def malformed(path, problem: str, line: int | None = None) -> DataError:
+    """The one error of a malformed user file: ``<path>, line <n>: <problem>``."""
+    where = f"{path}" if line is None else f"{path}, line {line}"
+    return DataError(f"{where}: {problem}")
+
+
+def user_file(path) -> Path:
+    """A user's data file, checked and recorded: it must exist, be a file (not a folder), be
+    readable and not be empty, else one :class:`DataError` naming it. Its sha256 is recorded in
+    :func:`files_read` under its absolute path (a row's provenance lists it). Returns the absolute
+    path."""
+    path = Path(path).expanduser().resolve()
+    if not path.exists():
+        raise DataError(f"{path}: no such file (the current folder is {Path.cwd()}).")
+    if not path.is_file():
+        raise DataError(f"{path}: not a file (a data file is expected, got a folder or a device).")
+    try:
+        with open(path, "rb") as fh:
+            empty = not fh.read(1)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({type(exc).__name__}: {exc}).") from None
+    if empty:
+        raise DataError(f"{path}: the file is empty.")
+    _FILES_READ[str(path)] = sha256(path)
+    return path
+
+
+def file_identity(path) -> dict:
+    """``{"name": file name, "sha256": hash}`` of a user file (checked and recorded by
+    :func:`user_file`): what a row key hashes, so that a row on other data never shares a key or a
+    checkpoint with this one. The folder is left out: moving the file keeps its identity."""
+    path = user_file(path)
+    return {"name": path.name, "sha256": _FILES_READ[str(path)]}
+
+
+def read_table(path, required=(), sep: str | None = None):
+    """A user's CSV/TSV file (through :func:`user_file`) read as a pandas frame of strings.
+
+    The first line is the header (column names). ``sep``: the field separator; by default a tab
+    when the header holds one, else a comma. Every value is read as text (``""`` for an empty
+    field); a blank line is kept as a row of empty values so that row ``r`` is line ``r + 2``
+    (blank lines at the end of the file are dropped). A column of ``required`` missing from the
+    header, a column named twice, a line with more fields than the header, or a file with a header
+    and no rows is one :class:`DataError` naming the file (and line). Returns
+    ``(absolute path, frame)``."""
+    import pandas as pd
+
+    path = user_file(path)
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        header = fh.readline()
+    sep = sep or ("\t" if "\t" in header else ",")
+    try:  # header=None: a row longer than the header is an error (not a silent index column)
+        df = pd.read_csv(path, sep=sep, header=None, dtype=str, keep_default_na=False, skip_blank_lines=False)
+    except pd.errors.EmptyDataError:
+        raise malformed(path, "only blank lines: expected a header line naming the columns") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise malformed(path, f"cannot be parsed as a {'tab' if sep == chr(9) else repr(sep)}-separated "
+                              f"table ({type(exc).__name__}: {str(exc).strip()})") from None
+    end = len(df)
+    while end > 1 and (df.iloc[end - 1].fillna("") == "").all():  # blank lines at the end of the file
+        end -= 1
+    names = [str(c).strip() for c in df.iloc[0]]
+    df = df.iloc[1:end].reset_index(drop=True)
+    df.columns = names
+    twice = sorted({c for c in names if names.count(c) > 1})
+    if twice:
+        raise malformed(path, f"column(s) {', '.join(map(repr, twice))} named twice in the header", line=1)
+    missing = [c for c in required if c not in names]
+    if missing:
+        raise malformed(path, f"missing column(s) {', '.join(map(repr, missing))}; the header has "
+                              f"{', '.join(map(repr, names))}", line=1)
+    if len(df) == 0:
+        raise malformed(path, "a header and no rows")
+    return path, df.fillna("")
+
+
+def integer_column(df, column: str, path) -> "np.ndarray":
+    """``df[column]`` (strings, as :func:`read_table` gives) as int64; the first value that is not
+    an integer is one :class:`DataError` naming the file, the line and the value."""
+    import numpy as np
+
+    text = df[column].str.strip()
+    ok = text.str.fullmatch(r"[+-]?\d{1,18}").to_numpy(dtype=bool)
+    if not ok.all():
+        row = int(np.argmin(ok))
+        value = df[column].iloc[row]
+        problem = "is empty" if value.strip() == "" else f"{value!r} is not an integer"
+        raise malformed(path, f"column {column!r} {problem}", line=row + 2)
+    return text.to_numpy().astype(np.int64)

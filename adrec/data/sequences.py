@@ -10,6 +10,12 @@ interacted with (:func:`adrec.ranking.sample_candidates`, drawn once and seeded)
 * :func:`load_amazon_beauty` — ``amazon-beauty/Beauty.txt`` (S3-Rec's file: one user a line, the
   user id then its items in time order);
 * :func:`load_ml100k_sequences` — MovieLens-100K ratings ordered by timestamp (the quick profile).
+
+Your own data: :func:`load_sequences_file` reads a file of yours by path, in either of the two
+layouts above (the same rule reads both): plain text, ``user item [item ...]`` per line,
+whitespace-separated integer ids, each user's items in time order (across lines, in file order).
+Items are re-numbered 1..n_items in id order (0 stays padding), users 0..n_users-1 in id order;
+``Sequences.item_ids`` / ``user_ids`` map them back to the file's ids.
 """
 from __future__ import annotations
 
@@ -18,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .registry import fetch
+from .registry import fetch, user_file
 
 
 @dataclass
@@ -26,6 +32,8 @@ class Sequences:
     name: str
     n_items: int
     sequences: list  # per user: int64 array of item ids (1..n_items), time order
+    item_ids: np.ndarray | None = None  # own data: the file's id of item j at position j - 1 (None: ids are the file's)
+    user_ids: np.ndarray | None = None  # own data: the file's id of each user, in sequence order
 
     @property
     def n_users(self) -> int:
@@ -124,6 +132,28 @@ def _from_pairs(name, users, items) -> Sequences:
     users, items = users[order], items[order]
     bounds = np.flatnonzero(np.diff(users)) + 1
     return Sequences(name=name, n_items=int(items.max()), sequences=np.split(items.astype(np.int64), bounds))
+
+
+def load_sequences_file(path, name: str | None = None) -> Sequences:
+    """Your own next-item data by path: a :class:`Sequences` for GRU4Rec / SASRec / the LSTM.
+
+    Format: plain text, ``user item [item ...]`` per line, whitespace-separated integer ids
+    (SASRec's ``user item`` pairs and S3-Rec's one-user-a-line files are both read by this rule).
+    A user's items are taken in file order, across all its lines: write them in time order. Users
+    are ordered by id, items re-numbered 1..n_items in id order (``item_ids[j - 1]`` is the
+    file's id of item ``j``; a file already numbered 1..n keeps its numbers). The file passes
+    :func:`adrec.data.registry.user_file` (hash recorded; :func:`adrec.data.registry.file_identity`
+    keys a row). ``name`` defaults to the file name. A missing, empty or malformed file (a
+    non-integer id, no ``user item`` line) is one ``DataError`` naming the file and line."""
+    from .gowalla import read_user_item_lines
+
+    path = user_file(path)
+    users, items = read_user_item_lines(path, require=True)
+    user_ids, users = np.unique(users, return_inverse=True)
+    item_ids, items = np.unique(items, return_inverse=True)
+    data = _from_pairs(name or path.name, users, items + 1)
+    data.item_ids, data.user_ids = item_ids, user_ids
+    return data
 
 
 def load_amazon_games() -> Sequences:
