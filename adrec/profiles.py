@@ -114,17 +114,17 @@ PROFILES: dict[str, dict[str, dict]] = {
         # n_heads, dropout, lr, batch_size: SASRec's reference setting (Kang & McAuley 2018; dropout
         # 0.2 for MovieLens, 0.5 for the sparse Amazon sets); adam_beta2: Adam's second-moment decay
         # in the authors' code (0.98; PyTorch/Keras default 0.999); epochs / rnn_epochs: SASRec / GRU4Rec
-        # epochs; eval_every: epochs between validation evaluations; listing_epochs: epochs of
+        # epochs; rnn_dropout: GRU4Rec's dropout; eval_every: epochs between validation evaluations; listing_epochs: epochs of
         # document 002's listing (10 in the document); keras_models: next-item models also trained in Keras
         "quick": {"datasets": ["ml-100k"], "maxlen": 50, "dim": 50, "n_blocks": 2, "n_heads": 1,
                   "dropout": 0.2, "lr": 0.001, "adam_beta2": 0.98, "batch_size": 128, "epochs": 40,
-                  "rnn_epochs": 20,
+                  "rnn_epochs": 20, "rnn_dropout": 0.0,
                   "eval_every": 5, "n_negatives": 100, "k": 10, "listing_epochs": 10,
                   "keras_models": ["gru4rec", "sasrec"]},
         "full": {"datasets": ["amazon-games", "amazon-beauty"], "maxlen": 50, "dim": 50, "n_blocks": 2,
                  "n_heads": 1, "dropout": 0.5, "lr": 0.001, "adam_beta2": 0.98, "batch_size": 128,
                  "epochs": 200,
-                 "rnn_epochs": 100, "eval_every": 10, "n_negatives": 100, "k": 10, "listing_epochs": 10,
+                 "rnn_epochs": 100, "rnn_dropout": 0.0, "eval_every": 10, "n_negatives": 100, "k": 10, "listing_epochs": 10,
                  "keras_models": ["gru4rec", "sasrec"]},
     },
     "06_llm_ad_generation": {  # document 000 §3-5, document 002 §2.1, §3.2: LM ad copy, text-embedding cold start
@@ -149,7 +149,7 @@ PROFILES: dict[str, dict[str, dict]] = {
     },
 }
 
-_ZERO_OK = {"weight_decay", "dropout", "l2", "reg", "warmup_epochs"}
+_ZERO_OK = {"weight_decay", "dropout", "rnn_dropout", "l2", "reg", "warmup_epochs"}
 
 
 class ProfileError(ValueError):
