@@ -100,7 +100,7 @@ def _task(cfg: dict, dataset, data_seed: int):
     if dataset is None:
         raise ValueError(f"next_item rows need --dataset: one of {', '.join(LOADERS)} or a file path")
     task = load_task(dataset, cfg["n_negatives"], seed=data_seed)
-    return task, task.data.name if dataset not in LOADERS else dataset
+    return task, dataset
 
 
 def _training(nn, name, task, cfg, device):
