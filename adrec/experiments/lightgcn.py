@@ -89,8 +89,12 @@ def train(run: str, model, train, test, cfg: dict, seed: int, *, data_seed: int 
     checkpoints every epoch and resumes what the same settings made."""
     from dataclasses import replace
 
-    row = replace(row_for(RECIPE, run, "torch", seed, cfg, cfg["dataset"], rows_dir or Path("."),
-                          {"data_seed": data_seed}), model=run)
+    from ..data.registry import REGISTRY
+
+    # the row of the run's model (lightgcn, gcn), named by the run (its depth: lightgcn_3layers)
+    row = replace(row_for(RECIPE, run.split("_")[0], "torch", seed, cfg, cfg["dataset"], rows_dir or Path("."),
+                          {"data_seed": data_seed}, arrays=None if cfg["dataset"] in REGISTRY else
+                          (train.users, train.items, test.users, test.items)), model=run)
     return fit_row(RECIPE, row, (train, test), cfg, epochs=epochs, device=device, progress=progress,
                    checkpoint=rows_dir is not None, model=model)[1]
 
@@ -120,12 +124,16 @@ def plot_rows(row_files, k: int = 20, published: dict | None = None):
 # --- the recipe: what the one runner (adrec.experiments.runner) needs of a graph row ---
 
 def _task(cfg: dict, dataset, data_seed: int):
-    if dataset not in (None, cfg["dataset"]):
-        raise ValueError(f"lightgcn rows train on the profile's dataset ({cfg['dataset']}); got {dataset!r}")
-    train_pairs, test_pairs, description = load_task(cfg, data_seed)
+    if dataset in (None, cfg["dataset"]):
+        train_pairs, test_pairs, description = load_task(cfg, data_seed)
+    else:  # a file of yours: `user item [item ...]` lines, split per user (adrec.data.gowalla.load_graph_files)
+        from ..data import load_graph_files
+
+        split = load_graph_files(dataset, test_fraction=cfg["test_fraction"], seed=data_seed)
+        train_pairs, test_pairs, description = split.train, split.test, f"{dataset}, per-user split (seed {data_seed})"
     print(f"{description}: {train_pairs.n_users:,} users, {train_pairs.n_items:,} items, "
           f"{len(train_pairs):,} train / {len(test_pairs):,} test pairs")
-    return (train_pairs, test_pairs), cfg["dataset"]
+    return (train_pairs, test_pairs), dataset or cfg["dataset"]
 
 
 def _build(nn, run, task, cfg, seed, opts):

@@ -37,13 +37,16 @@ def setting(cfg: dict, key: str, name: str):
     return value[name] if name in value else value[architecture(name)]
 
 
-def load_task(cfg: dict, eval_seed: int = 0):
-    """``(split, candidates)``: the profile's users of MovieLens-1M leave-one-out and, per user, the
-    held-out item followed by ``n_eval_negatives`` items never rated (drawn with ``eval_seed``)."""
+def load_task(cfg: dict, eval_seed: int = 0, dataset: str | None = None):
+    """``(split, candidates)``: the profile's users of its leave-one-out dataset (MovieLens-1M), or of
+    ``dataset``, a file of yours (:func:`adrec.data.ncf.load_interactions_file`: a CSV/TSV with a
+    header ``user,item[,timestamp]``), and, per user, the held-out item followed by
+    ``n_eval_negatives`` items never rated (drawn with ``eval_seed``)."""
     from ..data import ncf
     from ..ranking import sample_candidates
 
-    split = ncf.subset_users(ncf.load_loo(cfg["dataset"]), cfg["n_users"], seed=cfg["subset_seed"])
+    loo = ncf.load_loo(cfg["dataset"]) if dataset in (None, cfg["dataset"]) else ncf.load_interactions_file(dataset)
+    split = ncf.subset_users(loo, cfg["n_users"], seed=cfg["subset_seed"])
     return split, sample_candidates(split.rated(), split.test_items, cfg["n_eval_negatives"], seed=eval_seed)
 
 
@@ -101,7 +104,11 @@ def train(name: str, model, split, candidates, cfg: dict, seed: int, *, device: 
     ``rows_dir`` the run checkpoints every epoch there and resumes what the same settings made. GMF
     and MLP end holding their best test epoch's weights when the profile pre-trains from it
     (:func:`restored_metric`)."""
-    row = row_for(RECIPE, name, framework, seed, cfg, cfg["dataset"], rows_dir or Path("."), {})
+    from ..data.registry import REGISTRY
+
+    row = row_for(RECIPE, name, framework, seed, cfg, cfg["dataset"], rows_dir or Path("."), {},
+                  arrays=None if cfg["dataset"] in REGISTRY else
+                  (split.train.users, split.train.items, split.test_items, candidates))
     return fit_row(RECIPE, row, (split, candidates), cfg, epochs=epochs, device=device, progress=progress,
                    checkpoint=rows_dir is not None, model=model)[1]
 
@@ -160,14 +167,16 @@ def plot_rows(row_files, k: int = 10, published: dict | None = None):
 # --- the recipe: what the one runner (adrec.experiments.runner) needs of an NCF row ---
 
 def _row_settings(name: str, cfg: dict) -> dict:
+    if name in BASELINES:  # nothing trained: the users, the candidates and (KNN) the neighbours
+        keys = ("dataset", "n_users", "subset_seed", "n_eval_negatives", "k") + (
+            ("knn_neighbours",) if name != "itempop" else ())
+        return {key: cfg[key] for key in keys if key in cfg}
     keys = ROW_SETTINGS + (("pretrain_from",) if name == "neumf_pre" else ())
     return {key: setting(cfg, key, name) for key in keys if key in cfg}
 
 
 def _task(cfg: dict, dataset, data_seed: int):
-    if dataset not in (None, cfg["dataset"]):
-        raise ValueError(f"ncf rows train on the profile's dataset ({cfg['dataset']}); got {dataset!r}")
-    return load_task(cfg, data_seed), cfg["dataset"]
+    return load_task(cfg, data_seed, dataset), dataset or cfg["dataset"]
 
 
 def _build(nn, name, task, cfg, seed, opts):

@@ -7,11 +7,13 @@ contract), checkpointed, resumed, saved as a :class:`~adrec.experiments.row.Row`
     python -m adrec.experiments lightgcn --model lightgcn [--bpr-draw pairs] [--threads 2]
     python -m adrec.experiments next_item --model sasrec --dataset amazon-games
     python -m adrec.experiments ncf --plot results/full/02_dot_product_scoring/rows/*.json --figure F.png
+    torchrun --nproc_per_node 2 -m adrec.experiments lightgcn --model lightgcn   # DDP: PyTorch rows, rank 0 writes
 """
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +23,7 @@ from .row import Row
 
 PACKAGES = {"torch": "torch_nn", "keras": "keras_nn"}  # framework -> the mirror package that implements it
 STUDIES = ("ncf", "lightgcn", "next_item", "click")
+FAMILIES = ("train", "scoring", "sequence", "gcn", "bce", "fusion")  # the modules each framework package mirrors
 
 
 def backend(framework: str, module: str = "train"):
@@ -28,6 +31,8 @@ def backend(framework: str, module: str = "train"):
     the one place a framework name becomes code."""
     if framework not in PACKAGES:
         raise ValueError(f"unknown framework {framework!r}; choose one of {', '.join(PACKAGES)}")
+    for family in FAMILIES:  # all at once, before any seeding: a first import may draw random numbers
+        importlib.import_module(f"adrec.{PACKAGES[framework]}.{family}")
     return importlib.import_module(f"adrec.{PACKAGES[framework]}.{module}")
 
 
@@ -59,6 +64,11 @@ class Recipe:
     run_name: Callable = lambda model, opts, cfg: model  # noqa: E731  the row's model name
 
 
+def _torchrun_rank() -> tuple[int, int]:
+    """``(this process's rank, the number of processes)`` of a torchrun launch; ``(0, 1)`` alone."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def recipe(study: str) -> Recipe:
     if study not in STUDIES:
         raise ValueError(f"unknown study {study!r}; choose one of {', '.join(STUDIES)}")
@@ -85,6 +95,18 @@ def data_identity(dataset: str, arrays=None) -> dict:
     return file_identity(dataset)
 
 
+def dataset_label(dataset: str) -> str:
+    """How a row names its dataset: a registered name as it is, a file by its stem in file-name-safe
+    characters (``~/logs/my clicks.csv`` -> ``my-clicks``)."""
+    import re
+
+    from ..data.registry import REGISTRY
+
+    if dataset in REGISTRY or not any(c in dataset for c in "/\\.") and not Path(dataset).exists():
+        return dataset
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", Path(dataset).stem).strip("-") or "data"
+
+
 class _Modules:
     """``nn.scoring`` -> ``adrec.<framework package>.scoring``: a recipe names modules, never a framework."""
 
@@ -100,6 +122,7 @@ def row_for(rec: Recipe, model: str, framework: str, seed: int, cfg: dict, datas
     """The row of ``model`` trained by ``framework`` with ``seed`` on ``dataset`` under ``cfg``
     (``arrays``: the data itself, for data that is neither registered nor a file)."""
     data = data_identity(dataset, arrays)
+    dataset = dataset_label(dataset)
     untrained = model in rec.baselines
     tag = "numpy" if untrained else backend(framework).framework_tag()
     return Row(study=rec.study, model=rec.run_name(model, opts, cfg), framework="numpy" if untrained else framework,
@@ -124,7 +147,7 @@ def fit_row(rec: Recipe, row: Row, task, cfg: dict, *, epochs: int | None = None
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         if restart and path.exists():
-            path.unlink()
+            path.unlink(missing_ok=True)  # under torchrun every rank discards it: one of them first
             print(f"--restart: discarded {path}")
     if model is None:
         def train_part(part):  # a model built from other trained rows (NeuMF from GMF and MLP)
@@ -159,6 +182,10 @@ def train_row(study: str, model: str, *, framework: str = "torch", seed: int = 0
                          f"{', '.join(rec.frameworks)}")
     if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
         raise ValueError(f"--epochs must be a whole number >= 1 (omit it for the profile's), got {epochs!r}")
+    rank, world = _torchrun_rank()
+    if world > 1 and not getattr(backend(framework), "DDP", False):
+        raise ValueError(f"{framework} rows do not train under torchrun ({world} processes): only the PyTorch "
+                         f"loop splits its batches over processes (DDP); run one process")
     from ..profiles import resolve
 
     overrides = {**rec.configure(opts, resolve(rec.notebook, profile)), **overrides}
@@ -169,8 +196,9 @@ def train_row(study: str, model: str, *, framework: str = "torch", seed: int = 0
     row = row_for(rec, model, framework, seed, cfg, name, out, opts)
     if model in rec.baselines:  # nothing to train: score and save
         metrics = rec.untrained(model, task, cfg)
-        row.save(metrics, [], nb.provenance())
-        print(json.dumps({"row": row.stem, **metrics}))
+        if rank == 0:  # under torchrun every rank holds the row; one writes it
+            row.save(metrics, [], nb.provenance())
+            print(json.dumps({"row": row.stem, **metrics}))
         return row.record(metrics, [], nb.provenance())
     want = rec.epochs(model, cfg) if epochs is None else epochs
     if reuse and not restart and row.json_path.exists():
@@ -185,9 +213,10 @@ def train_row(study: str, model: str, *, framework: str = "torch", seed: int = 0
     metrics = rec.metrics(history, cfg, model, want, opts)
     prov = nb.provenance()
     prov.update(invocation_s=prov["wall_time_s"], wall_time_s=round(float(history.last("wall_time_s")), 1),
-                epochs=want)
-    row.save(metrics, history.rows, prov)
-    print(json.dumps({"row": row.stem, "key": row.key, **metrics}))
+                epochs=want, **({"processes": world} if world > 1 else {}))
+    if rank == 0:
+        row.save(metrics, history.rows, prov)
+        print(json.dumps({"row": row.stem, "key": row.key, **metrics}))
     return row.record(metrics, history.rows, prov)
 
 
