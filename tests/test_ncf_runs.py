@@ -1,6 +1,7 @@
-"""adrec.experiments.ncf: the rows notebook 02 and ``python -m adrec.experiments.ncf`` share — a run
-stopped part-way resumes to the uninterrupted result, a finished checkpoint trains nothing more,
-NeuMF's pre-training reuses the run's own GMF and MLP, and settings resolve per model."""
+"""adrec.experiments.ncf: the rows notebook 02 and ``python -m adrec.experiments ncf`` share — a run
+stopped part-way resumes to the uninterrupted result, a finished checkpoint trains nothing more, a
+checkpoint of other settings is refused (``--restart`` trains afresh), NeuMF's pre-training reuses
+the run's own GMF and MLP, and settings resolve per model."""
 import json
 from pathlib import Path
 
@@ -9,11 +10,12 @@ import pytest
 
 from adrec.data.ncf import from_id_pairs
 from adrec.experiments import ncf as ncf_runs
+from adrec.experiments import runner
 from adrec.ranking import sample_candidates
 
 ROOT = Path(__file__).resolve().parent.parent
 
-CFG = {"factors": {"mf_dot": 8, "gmf": 8, "mlp": 8, "neumf": 8}, "n_layers": 2,
+CFG = {"dataset": "blocks", "factors": {"mf_dot": 8, "gmf": 8, "mlp": 8, "neumf": 8}, "n_layers": 2,
        "reg": {"mf_dot": 0.001, "gmf": 0.0, "mlp": 0.0, "neumf": 0.0}, "init_std": 0.01,
        "epochs": {"mf_dot": 4, "gmf": 4, "mlp": 4, "neumf": 4}, "negatives": 2, "lr": 0.01,
        "batch_size": 64, "optimizer": {"mf_dot": "adam", "gmf": "adam", "mlp": "adam", "neumf": "adam",
@@ -36,6 +38,19 @@ def block_task(n_users=60, n_items=30, seed=0):
     return split, sample_candidates(split.rated(), split.test_items, CFG["n_eval_negatives"], seed=0)
 
 
+def block_row(name, seed, cfg, rows_dir, framework="torch"):
+    """The row ``ncf_runs.train`` trains on :func:`block_task` (in-memory data: keyed by its arrays)."""
+    split, cands = block_task()
+    return runner.row_for(ncf_runs.RECIPE, name, framework, seed, cfg, cfg["dataset"], rows_dir, {},
+                          arrays=(split.train.users, split.train.items, split.test_items, cands))
+
+
+def stored_key(path):
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)["settings_key"]
+
+
 def test_settings_resolve_per_model_and_variant():
     assert ncf_runs.setting(CFG, "factors", "neumf_pre") == 8  # falls back to its architecture
     assert ncf_runs.setting(CFG, "optimizer", "neumf_pre") == "sgd"  # its own entry wins
@@ -48,7 +63,8 @@ def test_interrupted_row_resumes_and_a_finished_one_trains_nothing(tmp_path):
     split, cands = block_task()
     whole = ncf_runs.train("gmf", ncf_runs.build("gmf", split, CFG, 0), split, cands, CFG, 0)
     ncf_runs.train("gmf", ncf_runs.build("gmf", split, CFG, 0), split, cands, CFG, 0, rows_dir=tmp_path, epochs=2)
-    assert ncf_runs.checkpoint_path(tmp_path, "gmf", 0, CFG).exists()
+    path = block_row("gmf", 0, CFG, tmp_path).checkpoint_path
+    assert path.exists() and stored_key(path) == block_row("gmf", 0, CFG, tmp_path).key
     resumed = ncf_runs.train("gmf", ncf_runs.build("gmf", split, CFG, 0), split, cands, CFG, 0, rows_dir=tmp_path)
     assert [r["epoch"] for r in resumed.rows] == [1, 2, 3, 4]
     for key in ("train_loss", "hr@3", "ndcg@3"):
@@ -87,18 +103,32 @@ def test_pretraining_reuses_the_runs_own_parts_and_trains_missing_ones():
 
 
 def test_checkpoint_epoch_and_rows_dirs(tmp_path):
-    from adrec.torch_nn.train import checkpoint_epoch
+    from adrec.torch_nn.train import CheckpointMismatch, checkpoint_epoch
 
     split, cands = block_task()
-    path = ncf_runs.checkpoint_path(tmp_path, "mf_dot", 3, CFG)
+    row = block_row("mf_dot", 3, CFG, tmp_path)
+    path = row.checkpoint_path
     assert checkpoint_epoch(path) == 0 and checkpoint_epoch(None) == 0
     ncf_runs.train("mf_dot", ncf_runs.build("mf_dot", split, CFG, 3), split, cands, CFG, 3, rows_dir=tmp_path, epochs=2)
-    assert checkpoint_epoch(path) == 2 and path.name.startswith("mf_dot_torch_seed3_")
-    # another setting of the row is another checkpoint; another number of epochs is the same one
-    assert ncf_runs.checkpoint_path(tmp_path, "mf_dot", 3, {**CFG, "lr": 0.02}) != path
-    assert ncf_runs.checkpoint_path(tmp_path, "mf_dot", 3, {**CFG, "epochs": 99}) == path
-    assert ncf_runs.checkpoint_path(tmp_path, "gmf", 3, {**CFG, "reg": {**CFG["reg"], "mf_dot": 0.5}}) == \
-        ncf_runs.checkpoint_path(tmp_path, "gmf", 3, CFG)  # only gmf's own settings count
+    assert checkpoint_epoch(path) == 2 and path.name == "blocks_mf_dot_torch_seed3.ckpt.pt"
+    assert stored_key(path) == row.key  # the row's key travels inside its one checkpoint
+    # another setting of the row is another key; another number of epochs is the same one
+    key = lambda name, cfg: block_row(name, 3, cfg, tmp_path).key  # noqa: E731
+    assert key("mf_dot", {**CFG, "lr": 0.02}) != row.key
+    assert key("mf_dot", {**CFG, "epochs": 99}) == row.key
+    assert key("gmf", {**CFG, "reg": {**CFG["reg"], "mf_dot": 0.5}}) == key("gmf", CFG)  # only gmf's own settings count
+    assert block_row("mf_dot", 3, {**CFG, "lr": 0.02}, tmp_path).checkpoint_path == path  # one file per row
+    # resuming under other settings is refused (one message naming --restart); --restart trains afresh
+    changed = {**CFG, "lr": 0.02}
+    with pytest.raises(CheckpointMismatch, match="--restart"):
+        ncf_runs.train("mf_dot", ncf_runs.build("mf_dot", split, changed, 3), split, cands, changed, 3,
+                       rows_dir=tmp_path, epochs=3)
+    assert checkpoint_epoch(path) == 2 and stored_key(path) == row.key  # the refused run changed nothing
+    _, history = runner.fit_row(ncf_runs.RECIPE, block_row("mf_dot", 3, changed, tmp_path), (split, cands), changed,
+                                epochs=1, restart=True, progress=False,
+                                model=ncf_runs.build("mf_dot", split, changed, 3))
+    assert [r["epoch"] for r in history.rows] == [1]  # from scratch, under the new settings
+    assert checkpoint_epoch(path) == 1 and stored_key(path) == key("mf_dot", changed)
     assert not list(tmp_path.glob("*.tmp"))  # saved through a temporary file, then renamed
     assert ncf_runs.rows_dir(tmp_path).name == "rows" and ncf_runs.rows_dir(tmp_path, 2).name == "rows_eval_seed2"
 
@@ -116,7 +146,7 @@ def test_plot_rows_draws_each_rows_history(tmp_path):
     assert list(lines["published 0.7294"].get_ydata()) == [0.7294, 0.7294]
     assert [list(line.get_ydata()) for line in ndcg_ax.get_lines()] == [[0.2, 0.3], [0.25, 0.275]]
     out = tmp_path / "f.png"
-    ncf_runs.main(["--plot", str(tmp_path / "a.json"), "--figure", str(out)])
+    assert runner.main(["ncf", "--plot", str(tmp_path / "a.json"), "--figure", str(out)]) == 0
     assert out.stat().st_size > 1000
 
 
@@ -125,7 +155,7 @@ def test_baseline_rows_equal_the_committed_quick_notebook(tmp_path, capsys):
     profile they give the committed quick run's ItemPop / ItemKNN / UserKNN numbers exactly."""
     committed = json.loads((ROOT / "results" / "quick" / ncf_runs.NOTEBOOK / "metrics.json").read_text())
     for name in ("itempop", "itemknn"):
-        ncf_runs.main(["--model", name, "--profile", "quick"])
+        assert runner.main(["ncf", "--model", name, "--profile", "quick"]) == 0
         row = json.loads((tmp_path / "results" / "quick" / ncf_runs.NOTEBOOK / "rows" / f"{name}_numpy.json").read_text())
         assert row["metrics"] == committed[name]
     with pytest.raises(ValueError, match="unknown baseline"):
@@ -145,10 +175,9 @@ def test_parts_keep_their_best_test_epoch_and_resume_with_it(tmp_path):
     split, cands = block_task()
     assert ncf_runs.restored_metric(cfg, "gmf") == "hr@3" and ncf_runs.restored_metric(cfg, "neumf") is None
     assert ncf_runs.restored_metric(CFG, "gmf") is None  # no pretrain_from: the last epoch's weights
-    # a neumf_pre row started from other parts is another checkpoint; the parts' own rows are not
-    assert ncf_runs.checkpoint_path(tmp_path, "neumf_pre", 0, cfg) != ncf_runs.checkpoint_path(tmp_path, "neumf_pre", 0, CFG)
-    assert ncf_runs.checkpoint_path(tmp_path, "gmf", 0, cfg) == \
-        ncf_runs.checkpoint_path(tmp_path, "gmf", 0, {**cfg, "pretrain_from": "last"})
+    # a neumf_pre row started from other parts has another key; the parts' own rows do not
+    assert block_row("neumf_pre", 0, cfg, tmp_path).key != block_row("neumf_pre", 0, CFG, tmp_path).key
+    assert block_row("gmf", 0, cfg, tmp_path).key == block_row("gmf", 0, {**cfg, "pretrain_from": "last"}, tmp_path).key
 
     model = ncf_runs.build("gmf", split, cfg, 0)
     hist = ncf_runs.train("gmf", model, split, cands, cfg, 0)
@@ -192,7 +221,7 @@ def test_keras_loop_restores_the_best_epoch_as_the_torch_loop():
 
     split, cands = block_task()
     model = ksc.build_model(architecture("gmf"), split.n_users, split.n_items, 8, 2, init_std=0.01, seed=0)
-    hist = fit(model, ksc.pointwise_data(split.train, 2), None, epochs=6, loss=keras.losses.BinaryCrossentropy(from_logits=True),
+    hist = fit(model, keras.losses.BinaryCrossentropy(from_logits=True), ksc.pointwise_data(split.train, 2), epochs=6,
                lr=0.05, batch_size=64, seed=0, shuffle=False, progress=False, restore_best="hr@3",
                evaluate=lambda m: evaluate_sampled(ksc.score_fn(m), cands, k=3))
     hrs = [r["hr@3"] for r in hist.rows]
@@ -201,7 +230,7 @@ def test_keras_loop_restores_the_best_epoch_as_the_torch_loop():
     assert again["hr@3"] == pytest.approx(max(hrs))
     assert again["ndcg@3"] == pytest.approx(hist.rows[hist.best_epoch - 1]["ndcg@3"])
     with pytest.raises(ValueError, match="needs an evaluate function"):
-        fit(model, ksc.pointwise_data(split.train, 2), None, epochs=1, loss="mse", restore_best="hr@3")
+        fit(model, "mse", ksc.pointwise_data(split.train, 2), epochs=1, restore_best="hr@3")
 
 
 @pytest.mark.keras
@@ -221,10 +250,11 @@ def test_interrupted_keras_row_resumes_to_the_uninterrupted_run(tmp_path):
 
     whole_model, whole = keras_row()
     keras_row(rows_dir=tmp_path, epochs=2)
-    path = ncf_runs.checkpoint_path(tmp_path, "gmf", 0, cfg, framework="keras")
-    # the backend is in the name: a Keras row on torch must not resume one trained on TensorFlow
-    assert path.name.startswith(f"gmf_keras-{keras.config.backend()}_seed0_") and path.suffix == ".npz"
-    assert path.exists()
+    row = block_row("gmf", 0, cfg, tmp_path, framework="keras")
+    path = row.checkpoint_path
+    # the backend is in the name (and the key): a Keras row on torch must not resume one trained on TensorFlow
+    assert path.name == f"blocks_gmf_keras-{keras.config.backend()}_seed0.ckpt.npz"
+    assert path.exists() and str(np.load(path)["settings_key"]) == row.key
     resumed_model, resumed = keras_row(rows_dir=tmp_path)
     assert [r["epoch"] for r in resumed.rows] == [1, 2, 3, 4] and resumed.best_epoch == whole.best_epoch
     for key in ("train_loss", "hr@3", "ndcg@3"):
@@ -255,16 +285,16 @@ def test_keras_runner_row_equals_the_committed_quick_notebook(tmp_path):
     if keras.backend.backend() != "tensorflow":
         pytest.skip("the committed quick notebook ran Keras on TensorFlow")
     committed = json.loads((ROOT / "results" / "quick" / ncf_runs.NOTEBOOK / "metrics.json").read_text())["gmf_keras"]
-    ncf_runs.main(["--model", "gmf", "--framework", "keras", "--profile", "quick", "--device", "cpu"])
+    assert runner.main(["ncf", "--model", "gmf", "--framework", "keras", "--profile", "quick", "--device", "cpu"]) == 0
     rows = tmp_path / "results" / "quick" / ncf_runs.NOTEBOOK / "rows"
     row = json.loads((rows / "gmf_keras-tensorflow_seed0.json").read_text())
     assert row["framework"] == "keras" and row["provenance"]["keras_backend"] == "tensorflow"
     for key in ("hr@10", "ndcg@10", "best_hr@10", "best_ndcg@10", "best_epoch"):
         assert row["metrics"][key] == pytest.approx(committed[key], rel=1e-6), key
-    assert list(rows.glob("gmf_keras-tensorflow_seed0_*.ckpt.npz"))  # checkpointed, as the full profile's rows
+    assert (rows / "gmf_keras-tensorflow_seed0.ckpt.npz").exists()  # checkpointed, as the full profile's rows
 
 
-def test_factors_option_trains_its_own_row_at_that_size(tmp_path):
+def test_factors_option_trains_its_own_row_at_that_size(tmp_path, capsys):
     """``--factors N`` trains the model at size N (recorded in the row's settings, so its checkpoint key
     differs from the profile size's) into ``<model>_torch_seed<s>_dim<N>.json``, not the profile-size row."""
     assert ncf_runs.resized({"mf_dot": 128, "gmf": 32}, "mf_dot", 192) == {"mf_dot": 192, "gmf": 32}
@@ -272,11 +302,12 @@ def test_factors_option_trains_its_own_row_at_that_size(tmp_path):
     for name, size in (("neumf_pre", 8), ("itempop", 8), ("mf_dot", 0), ("mf_dot", 8.5)):
         with pytest.raises(ValueError):
             ncf_runs.resized(16, name, size)
-    with pytest.raises(SystemExit):
-        ncf_runs.main(["--model", "neumf_pre", "--profile", "quick", "--factors", "8"])
-    ncf_runs.main(["--model", "mf_dot", "--profile", "quick", "--epochs", "1", "--factors", "4"])
+    assert runner.main(["ncf", "--model", "neumf_pre", "--profile", "quick", "--factors", "8"]) == 2
+    assert "a size can be set for" in capsys.readouterr().err
+    assert runner.main(["ncf", "--model", "mf_dot", "--profile", "quick", "--epochs", "1", "--factors", "4"]) == 0
     rows = tmp_path / "results" / "quick" / ncf_runs.NOTEBOOK / "rows"
     row = json.loads((rows / "mf_dot_torch_seed0_dim4.json").read_text())
+    assert row["settings"]["factors"] == 4  # the row's own settings, so its key differs from the profile size's
     assert row["provenance"]["settings"]["factors"]["mf_dot"] == 4
     assert row["provenance"]["settings"]["factors"]["gmf"] == 16  # the others keep the profile's size
     assert row["metrics"]["epochs"] == 1 and 0 < row["metrics"]["hr@10"] < 1

@@ -1,14 +1,16 @@
-"""adrec.experiments.next_item: the best-validation row, argument errors, and that both models
-learn a sequence rule a random scorer cannot (PyTorch here; the Keras twin in the keras pass)."""
+"""adrec.experiments.next_item: the best-validation row, argument errors, that both models learn a
+sequence rule a random scorer cannot (PyTorch here; the Keras twin in the keras pass), and that an
+interrupted row resumes its evaluation schedule (a checkpoint of other settings is refused)."""
 import numpy as np
 import pytest
 
 from adrec.data.sequences import Sequences, sequence_task
-from adrec.experiments import next_item
+from adrec.experiments import next_item, runner
 from adrec.history import History
 
-CFG = {"maxlen": 10, "dim": 16, "n_blocks": 1, "n_heads": 1, "dropout": 0.0, "lr": 0.01,
-       "batch_size": 64, "eval_every": 10, "k": 1}
+# next_item.ROW_SETTINGS + rnn_dropout; adam_beta2 is the fit loops' default (what a bare cfg trained with)
+CFG = {"maxlen": 10, "dim": 16, "n_blocks": 1, "n_heads": 1, "dropout": 0.0, "rnn_dropout": 0.0, "lr": 0.01,
+       "adam_beta2": 0.999, "batch_size": 64, "n_negatives": 10, "eval_every": 10, "k": 1}
 
 
 def cyclic_task(n_users=300, n_items=40, length=12, seed=0):
@@ -64,14 +66,39 @@ def test_keras_models_learn_the_cycle(model):
     assert best["hr@1"] > 0.9, best
 
 
+def test_row_settings_are_the_declared_ones():
+    assert set(next_item.RECIPE.row_settings("sasrec", CFG)) == set(next_item.ROW_SETTINGS)
+    assert set(next_item.RECIPE.row_settings("gru4rec", CFG)) == {*next_item.ROW_SETTINGS, "rnn_dropout"}
+    assert set(CFG) == {*next_item.ROW_SETTINGS, "rnn_dropout"}  # this file's settings are exactly those
+
+
 def test_interrupted_run_resumes_with_its_evaluations(tmp_path):
     """A run stopped after 10 epochs and resumed to 20 keeps epoch 10's evaluation and evaluates at
-    epoch 20 (the schedule continues from the checkpoint), as an uninterrupted run does."""
-    task, ckpt = cyclic_task(), tmp_path / "row.ckpt.pt"
-    next_item.train("gru4rec", "torch", task, CFG, epochs=10, progress=False, checkpoint=ckpt)
-    _, history, _ = next_item.train("gru4rec", "torch", task, CFG, epochs=20, progress=False, checkpoint=ckpt)
+    epoch 20 (the schedule continues from the checkpoint), as an uninterrupted run does; a resume
+    under other settings is refused and ``restart`` trains the row afresh."""
+    import torch
+
+    from adrec.torch_nn.train import CheckpointMismatch
+
+    task = cyclic_task()
+    next_item.train("gru4rec", "torch", task, CFG, epochs=10, progress=False, checkpoint_dir=tmp_path)
+    row = runner.row_for(next_item.RECIPE, "gru4rec", "torch", 0, CFG, "cyclic", tmp_path, {},
+                         arrays=task.data.sequences)
+    assert row.checkpoint_path.name == "cyclic_gru4rec_torch_seed0.ckpt.pt"
+    assert torch.load(row.checkpoint_path, weights_only=True)["settings_key"] == row.key
+    _, history, _ = next_item.train("gru4rec", "torch", task, CFG, epochs=20, progress=False, checkpoint_dir=tmp_path)
     assert [r["epoch"] for r in history.rows] == list(range(1, 21))
     assert [r["epoch"] for r in history.rows if "valid_ndcg@1" in r] == [10, 20]
     _, straight, _ = next_item.train("gru4rec", "torch", task, CFG, epochs=20, progress=False)
     assert history.rows[9]["valid_ndcg@1"] == straight.rows[9]["valid_ndcg@1"]
     assert history.rows[19]["train_loss"] == pytest.approx(straight.rows[19]["train_loss"], rel=1e-6)
+    # other settings, the same row: refused with one message naming --restart; restart starts afresh
+    changed = {**CFG, "rnn_dropout": 0.1}
+    with pytest.raises(CheckpointMismatch, match="--restart"):
+        next_item.train("gru4rec", "torch", task, changed, epochs=21, progress=False, checkpoint_dir=tmp_path)
+    new_row = runner.row_for(next_item.RECIPE, "gru4rec", "torch", 0, changed, "cyclic", tmp_path, {},
+                             arrays=task.data.sequences)
+    assert new_row.key != row.key and new_row.checkpoint_path == row.checkpoint_path
+    _, restarted = runner.fit_row(next_item.RECIPE, new_row, task, changed, epochs=1, restart=True, progress=False)
+    assert [r["epoch"] for r in restarted.rows] == [1]  # from scratch, under the new settings
+    assert torch.load(row.checkpoint_path, weights_only=True)["settings_key"] == new_row.key
