@@ -75,7 +75,7 @@ def test_interrupted_run_resumes_and_a_finished_one_trains_nothing(tmp_path):
     # draw or the depth is another key; another number of epochs is not
     row = graph_row(CFG, tmp_path)
     path = row.checkpoint_path
-    assert row.model == "lightgcn_2layers" and path.name == "blocks_lightgcn_2layers_torch_seed3.ckpt.pt"
+    assert row.model == "lightgcn_2layers" and path.name == "lightgcn_2layers_torch_seed3.ckpt.pt"
     assert path.exists() and torch.load(path, weights_only=True)["settings_key"] == row.key
     assert graph_row({**CFG, "lr": 0.01}, tmp_path).key != row.key
     assert graph_row({**CFG, "epochs": 1000}, tmp_path).key == row.key
@@ -107,7 +107,7 @@ def test_row_provenance_reports_the_rows_training_time_not_the_last_invocations(
     assert prov["wall_time_s"] == round(second["history"][-1]["wall_time_s"], 1) > first["provenance"]["wall_time_s"]
     assert prov["epochs"] == 2 and prov["invocation_s"] >= 0
     saved = json.loads((tmp_path / "results" / "quick" / gcn_runs.NOTEBOOK / "rows" /
-                        "ml-100k_lightgcn_0layers_torch_seed0.json").read_text())
+                        "lightgcn_0layers_torch_seed0.json").read_text())
     assert saved["provenance"] == prov and saved["metrics"]["epochs"] == 2
     assert runner.train_row("lightgcn", "mf", epochs=2, **kw) == saved  # finished: loaded, nothing trained
 

@@ -110,7 +110,7 @@ def test_checkpoint_epoch_and_rows_dirs(tmp_path):
     path = row.checkpoint_path
     assert checkpoint_epoch(path) == 0 and checkpoint_epoch(None) == 0
     ncf_runs.train("mf_dot", ncf_runs.build("mf_dot", split, CFG, 3), split, cands, CFG, 3, rows_dir=tmp_path, epochs=2)
-    assert checkpoint_epoch(path) == 2 and path.name == "blocks_mf_dot_torch_seed3.ckpt.pt"
+    assert checkpoint_epoch(path) == 2 and path.name == "mf_dot_torch_seed3.ckpt.pt"
     assert stored_key(path) == row.key  # the row's key travels inside its one checkpoint
     # another setting of the row is another key; another number of epochs is the same one
     key = lambda name, cfg: block_row(name, 3, cfg, tmp_path).key  # noqa: E731
@@ -253,7 +253,7 @@ def test_interrupted_keras_row_resumes_to_the_uninterrupted_run(tmp_path):
     row = block_row("gmf", 0, cfg, tmp_path, framework="keras")
     path = row.checkpoint_path
     # the backend is in the name (and the key): a Keras row on torch must not resume one trained on TensorFlow
-    assert path.name == f"blocks_gmf_keras-{keras.config.backend()}_seed0.ckpt.npz"
+    assert path.name == f"gmf_keras-{keras.config.backend()}_seed0.ckpt.npz"
     assert path.exists() and str(np.load(path)["settings_key"]) == row.key
     resumed_model, resumed = keras_row(rows_dir=tmp_path)
     assert [r["epoch"] for r in resumed.rows] == [1, 2, 3, 4] and resumed.best_epoch == whole.best_epoch

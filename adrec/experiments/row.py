@@ -4,7 +4,7 @@ resolved once, one key over them, one file-name scheme, one checkpoint path and 
 
 File names: ``[<dataset>_]<model>_<framework tag>[_seed<s>][_<variant>]`` with ``.json`` for the
 result and ``.ckpt.pt`` (PyTorch) or ``.ckpt.npz`` (Keras) for the checkpoint, in the study's rows
-folder. The dataset is named when it is not the study's default (a user's file, or one of several
+folder. The dataset is named when it is not the profile's own (a user's file, or one of several
 sequence datasets); ``variant`` names a non-default choice (``dim192``, ``users``). The checkpoint
 stores :attr:`Row.key`; the training loops refuse to resume one of another key.
 

@@ -55,7 +55,7 @@ class Recipe:
     untrained: Callable | None = None   # (model, task, cfg) -> metrics of a baseline
     plotted: tuple = ()                 # what --plot draws
     plot: Callable | None = None        # (files, published) -> figure
-    default_dataset: str | None = None  # a row on another dataset names it in its file name
+    default_dataset: str | None = None  # a row on a dataset other than this or the profile's names it in its file name
     options: tuple = ()                 # recipe-specific command-line options: (flag, argparse kwargs)
     variant: Callable = lambda opts, cfg: ""  # noqa: E731  non-default choices, for the file name
     configure: Callable = lambda opts, cfg: {}  # noqa: E731  profile overrides the options imply
@@ -129,7 +129,7 @@ def row_for(rec: Recipe, model: str, framework: str, seed: int, cfg: dict, datas
                tag=tag,
                dataset=dataset, seed=None if untrained else seed,
                settings=rec.row_settings(model, cfg), data=data, rows_dir=Path(rows_dir),
-               named_dataset=dataset != rec.default_dataset, variant=rec.variant(opts, cfg),
+               named_dataset=dataset not in (rec.default_dataset, cfg.get("dataset")), variant=rec.variant(opts, cfg),
                extra=rec.extra(opts))
 
 
