@@ -16,9 +16,24 @@ the same key resumes after the last finished epoch and ends bit-identical to an 
 ``restore_best="hr@10"`` (a metric ``evaluate`` returns) the loop also keeps the weights of the
 epoch with the highest value of that metric (the first of equal bests), in the checkpoint too, and
 leaves them in the model when it returns, as the NCF authors' code keeps GMF and MLP for pre-training.
+
+Under ``torchrun --nproc_per_node N`` (``WORLD_SIZE`` > 1, with ``RANK`` and ``LOCAL_RANK``) the loop
+is PyTorch DistributedDataParallel: the process group is initialised once (gloo on cpu, nccl on
+cuda, each process on ``cuda:LOCAL_RANK``), every rank draws the same batches from the same seeded
+``rng`` and takes its contiguous slice of each, and the loss of a slice is weighted by its share of
+the batch, so that DDP's gradient average is the gradient of the whole batch's loss: N processes make
+the update one process makes, up to float32 summation order. This holds for losses that are means
+over the batch's rows (every loss of adrec). ``loss(model, batch)`` runs as the forward of the
+module DDP wraps, so a loss may call any method of the model (``model.logits_and_l2``). The
+epoch's train loss is the all-reduced mean over the whole batch; every rank evaluates (its weights
+are the same, so are its metrics: no broadcast, and each rank keeps the same best epoch); only rank
+0 writes the checkpoint and shows progress. Every parameter must get a gradient in each step (DDP's
+``find_unused_parameters=False``).
 """
 from __future__ import annotations
 
+import atexit
+import os
 import random
 import time
 from pathlib import Path
@@ -30,6 +45,7 @@ from tqdm.auto import tqdm
 from ..history import History
 
 BACKEND = "torch"
+DDP = True  # fit trains under torchrun as one DistributedDataParallel run (module docstring)
 
 
 class CheckpointMismatch(ValueError):
@@ -44,6 +60,65 @@ def framework_tag() -> str:
 def set_seed(seed: int) -> None:
     """Seed the generators a fresh model draws its weights from (torch's, on every device)."""
     torch.manual_seed(seed)
+
+
+class _LossModule(torch.nn.Module):
+    """``loss(model, batch)`` as a module's forward: the module DDP wraps, so that the whole loss (and
+    whatever method of the model it calls) runs inside DDP's forward, which readies the gradient
+    all-reduce for the backward pass."""
+
+    def __init__(self, model, loss):
+        super().__init__()
+        self.model, self.loss = model, loss
+
+    def forward(self, batch):
+        return self.loss(self.model, batch)
+
+
+def _launch() -> tuple[int, int, int] | None:
+    """``(rank, world size, local rank)`` of a torchrun launch of several processes, else None."""
+    if int(os.environ.get("WORLD_SIZE", "1")) < 2:
+        return None
+    missing = [v for v in ("RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT") if v not in os.environ]
+    if missing:
+        raise ValueError(f"WORLD_SIZE={os.environ['WORLD_SIZE']} but {', '.join(missing)} unset: start several "
+                         f"processes with torchrun --nproc_per_node N, or unset WORLD_SIZE for one process")
+    return int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ["LOCAL_RANK"])
+
+
+def _distributed(device: str) -> tuple[int, int, str]:
+    """``(rank, world size, this rank's device)``; under torchrun the process group is initialised
+    here (once per process): gloo on cpu, nccl on cuda with rank r on ``cuda:LOCAL_RANK``."""
+    launch = _launch()
+    if launch is None:
+        return 0, 1, device
+    rank, world, local = launch
+    kind = str(device).split(":")[0]
+    if kind not in ("cpu", "cuda"):
+        raise ValueError(f"torchrun runs on cpu (gloo) or cuda (nccl), not on device {device!r}")
+    if kind == "cuda":
+        torch.cuda.set_device(local)  # "cuda" now means this rank's GPU, for the batches and evaluators too
+        device = f"cuda:{local}"
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if kind == "cuda" else "gloo", rank=rank, world_size=world)
+        atexit.register(torch.distributed.destroy_process_group)
+    elif torch.distributed.get_world_size() != world:
+        raise ValueError(f"a process group of {torch.distributed.get_world_size()} processes is initialised, "
+                         f"but WORLD_SIZE={world}")
+    return rank, world, device
+
+
+def _share(batch, rank: int, world: int):
+    """Rank ``rank``'s contiguous slice of a global batch, and the weight of its mean loss, its rows
+    times ``world`` over the batch's rows (1 for equal slices): DDP averages the ranks' gradients, so
+    the weighted slice losses average to the batch's mean loss. A rank left without rows (a last
+    batch smaller than ``world``) computes the whole batch with weight 0: it still joins the
+    all-reduce, and adds nothing."""
+    n = len(batch[0])
+    lo, hi = n * rank // world, n * (rank + 1) // world
+    if lo == hi:
+        return batch, 0.0, 0
+    return tuple(None if b is None else b[lo:hi] for b in batch), (hi - lo) * world / n, hi - lo
 
 
 def _to_device(batch, device):
@@ -120,6 +195,7 @@ def fit(model, loss, data, *, epochs: int, lr: float = 1e-3, optimizer: str = "a
     if jit_compile not in ("auto", False):
         raise ValueError(f"jit_compile={jit_compile!r}: the PyTorch loop runs eagerly ('auto' or False)")
     batches = data if callable(data) else _array_batches(*data, batch_size=batch_size, shuffle=shuffle)
+    rank, world, device = _distributed(device)
     model.to(device)
     opt_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}[optimizer]
     betas = {"betas": (0.9, adam_beta2)} if optimizer != "sgd" else {}
@@ -135,9 +211,13 @@ def fit(model, loss, data, *, epochs: int, lr: float = 1e-3, optimizer: str = "a
         history = History.from_table(state["history_keys"], state["history_rows"])
         if "rng_torch" in state:
             _set_rng_state(state)
-        print(f"resumed from {checkpoint} after epoch {start_epoch}")
+        if rank == 0:
+            print(f"resumed from {checkpoint} after epoch {start_epoch}")
+    step = _LossModule(model, loss)
+    if world > 1:  # built after the checkpoint is read: no rank writes one before all pass this collective
+        step = torch.nn.parallel.DistributedDataParallel(step, device_ids=[device] if str(device).startswith("cuda") else None)
     t0 = time.perf_counter() - (history.rows[-1]["wall_time_s"] if history.rows else 0.0)
-    bar = tqdm(range(start_epoch, epochs), desc=desc, disable=not progress, leave=False)
+    bar = tqdm(range(start_epoch, epochs), desc=desc, disable=not progress or rank != 0, leave=False)
     for epoch in bar:
         rng = np.random.default_rng([seed, epoch])
         model.train()
@@ -146,14 +226,19 @@ def fit(model, loss, data, *, epochs: int, lr: float = 1e-3, optimizer: str = "a
         total = torch.zeros((), dtype=torch.float32 if str(device).startswith("mps") else torch.float64, device=device)
         count = 0
         for batch in batches(epoch, rng):
-            batch = _to_device(batch, device)
-            value = loss(model, batch)
+            weight, n = 1.0, len(batch[0])
+            if world > 1:
+                batch, weight, n = _share(batch, rank, world)
+            value = step(_to_device(batch, device))
             opt.zero_grad(set_to_none=True)
-            value.backward()
+            (value if weight == 1.0 else value * weight).backward()
             opt.step()
-            n = len(batch[0])
             total += value.detach().to(total.dtype) * n
             count += n
+        if world > 1:  # the sum of the ranks' slice losses and rows: the mean over every batch's rows
+            sums = torch.stack([total, torch.full_like(total, count)])
+            torch.distributed.all_reduce(sums)
+            total, count = sums[0], int(sums[1])
         row = {"epoch": epoch + 1, "train_loss": float(total) / max(count, 1)}
         if evaluate is not None:
             model.eval()
@@ -168,7 +253,7 @@ def fit(model, loss, data, *, epochs: int, lr: float = 1e-3, optimizer: str = "a
                 best = (float(row[restore_best]), epoch + 1,
                         {k: v.detach().clone() for k, v in model.state_dict().items()})
         bar.set_postfix({k: round(v, 4) for k, v in row.items() if k != "epoch"})
-        if checkpoint is not None:
+        if checkpoint is not None and rank == 0:
             keys, values = history.table()
             partial = Path(checkpoint).with_name(Path(checkpoint).name + ".tmp")
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
