@@ -156,6 +156,6 @@ def train_click_model(task, kind: str, *, epochs: int, batch_size: int, lr: floa
         p_test = sigmoid(predict(m, _x(task.test)).astype(np.float64))
         return best.update(p_valid, p_test)
 
-    history = fit(model, _x(task.train), task.train.y, epochs=epochs, loss=bce_loss(), lr=lr,
+    history = fit(model, bce_loss(), (_x(task.train), task.train.y), epochs=epochs, lr=lr,
                   batch_size=batch_size, evaluate=evaluate, seed=seed, progress=False)
     return ClickRun(f"keras-{keras.backend.backend()}", kind, seed, history, best)
