@@ -38,7 +38,16 @@ def walk_lines(path, n_users=50, n_items=20, length=9, seed=0):
     return path
 
 
+def clicks_csv(path, n_rows=600, seed=0):
+    rng = np.random.default_rng(seed)
+    site, device = rng.integers(0, 6, n_rows), rng.integers(0, 3, n_rows)
+    label = (rng.random(n_rows) < 0.1 + 0.1 * (site < 2)).astype(int)
+    path.write_text("label,site,device\n" + "".join(f"{y},s{a},d{b}\n" for y, a, b in zip(label, site, device)))
+    return path
+
+
 CASES = {
+    "click": (clicks_csv, "lr", {}),
     "ncf": (interactions_csv, "gmf", {"n_eval_negatives": 10}),
     "lightgcn": (pair_lines, "lightgcn", {}),
     "next_item": (walk_lines, "sasrec", {"n_negatives": 10, "maxlen": 8, "dim": 16}),

@@ -147,7 +147,7 @@ def _training(nn, run, task, cfg, device):
     return {"loss": loss, "data": data, "lr": cfg["lr"], "batch_size": cfg["batch_size"], "shuffle": False}
 
 
-def _evaluator(nn, run, task, cfg, device, epochs, done):
+def _evaluator(nn, run, task, cfg, device, epochs, done, opts=None):
     from ..ranking import full_ranking_evaluator
 
     return full_ranking_evaluator(task[0], task[1], k=cfg["k"], every=cfg["eval_every"], epochs=epochs, done=done)

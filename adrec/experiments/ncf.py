@@ -209,7 +209,7 @@ def _training(nn, name, task, cfg, device):
             "restore_best": restored_metric(cfg, name)}
 
 
-def _evaluator(nn, name, task, cfg, device, epochs, done):
+def _evaluator(nn, name, task, cfg, device, epochs, done, opts=None):
     from ..ranking import evaluate_sampled
 
     return lambda m: evaluate_sampled(nn.scoring.score_fn(m, device=device), task[1], k=cfg["k"])

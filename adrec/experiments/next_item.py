@@ -109,7 +109,7 @@ def _training(nn, name, task, cfg, device):
             "batch_size": cfg["batch_size"], "shuffle": True, "jit_compile": False}
 
 
-def _evaluator(nn, name, task, cfg, device, epochs, done):
+def _evaluator(nn, name, task, cfg, device, epochs, done, opts=None):
     score = lambda m, h: nn.sequence.score_fn(m, h, device=device)  # noqa: E731
     return evaluator(task, score, cfg["maxlen"], cfg["k"], cfg["eval_every"], epochs, done)
 

@@ -49,7 +49,7 @@ class Recipe:
     task: Callable                      # (cfg, dataset, data_seed) -> (task, dataset name); dataset None: profile's
     build: Callable                     # (nn, model, task, cfg, seed, opts) -> a fresh model; nn: module name -> module
     training: Callable                  # (nn, model, task, cfg, device) -> fit options: loss, data, lr, ...
-    evaluator: Callable                 # (nn, model, task, cfg, device, epochs, done) -> evaluate(model)
+    evaluator: Callable                 # (nn, model, task, cfg, device, epochs, done, opts) -> evaluate(model)
     metrics: Callable                   # (history, cfg, model, epochs, opts) -> the row's metrics
     baselines: tuple = ()               # models with nothing to train (framework "numpy", no seed)
     untrained: Callable | None = None   # (model, task, cfg) -> metrics of a baseline
@@ -138,7 +138,7 @@ def fit_row(rec: Recipe, row: Row, task, cfg: dict, *, epochs: int | None = None
             model=None):
     """Build (unless ``model`` is given) and train ``row``; returns ``(model, history)``. With
     ``checkpoint`` the row's checkpoint is resumed when its key matches (``restart``: discarded first)."""
-    opts = opts or {}
+    opts = {} if opts is None else opts  # the caller may read what the recipe leaves in it
     nn, fw = _Modules(row.framework), backend(row.framework)
     epochs = rec.epochs(row.model, cfg) if epochs is None else epochs
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
@@ -159,7 +159,7 @@ def fit_row(rec: Recipe, row: Row, task, cfg: dict, *, epochs: int | None = None
         fw.set_seed(row.seed or 0)
         model = rec.build(nn, row.model, task, cfg, row.seed or 0, opts)
     options = rec.training(nn, row.model, task, cfg, device)
-    evaluate = rec.evaluator(nn, row.model, task, cfg, device, epochs, fw.checkpoint_epoch(path))
+    evaluate = rec.evaluator(nn, row.model, task, cfg, device, epochs, fw.checkpoint_epoch(path), opts)
     history = fw.fit(model, options.pop("loss"), options.pop("data"), epochs=epochs, evaluate=evaluate,
                      checkpoint=path, settings_key=row.key, seed=row.seed or 0, device=device,
                      progress=progress, desc=row.stem, **options)

@@ -159,3 +159,13 @@ def train_click_model(task, kind: str, *, epochs: int, batch_size: int, lr: floa
     history = fit(model, bce_loss(), (_x(task.train), task.train.y), epochs=epochs, lr=lr,
                   batch_size=batch_size, evaluate=evaluate, seed=seed, progress=False)
     return ClickRun(f"keras-{keras.backend.backend()}", kind, seed, history, best)
+
+
+def click_inputs(split):
+    """The model inputs of a :class:`adrec.data.ctr.CTRSplit`, as :func:`adrec.keras_nn.train.predict` takes them."""
+    return _x(split)
+
+
+def click_training(task, batch_size: int):
+    """``(loss, data)`` for :func:`adrec.keras_nn.train.fit` (``batch_size`` goes to ``fit``)."""
+    return bce_loss(), (click_inputs(task.train), task.train.y)

@@ -159,3 +159,14 @@ def train_click_model(task, kind: str, *, epochs: int, batch_size: int, lr: floa
     history = fit(model, bce_loss_fn, make_batches(task.train.inputs, task.train.y, batch_size),
                   epochs=epochs, lr=lr, device=device, evaluate=evaluate, seed=seed, progress=False)
     return ClickRun("torch", kind, seed, history, best)
+
+
+def click_inputs(split) -> tuple:
+    """The model inputs of a :class:`adrec.data.ctr.CTRSplit`, as :func:`adrec.torch_nn.train.predict` takes them."""
+    return split.inputs
+
+
+def click_training(task, batch_size: int):
+    """``(loss, data)`` for :func:`adrec.torch_nn.train.fit`: mean BCE of logits over the training
+    split's arrays (shuffled batches of ``batch_size``; mirrored by :func:`adrec.keras_nn.bce.click_training`)."""
+    return bce_loss_fn, (click_inputs(task.train), task.train.y)

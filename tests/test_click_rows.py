@@ -1,0 +1,33 @@
+"""Click rows through the one runner: the command line writes a row for a registered ad log, and the
+epoch the row reports (read back from its history) is the one BestEpoch selected while training."""
+import json
+
+import numpy as np
+import pytest
+
+from adrec.experiments import click, runner
+
+
+def test_the_command_line_trains_a_click_row(tmp_path, capsys):
+    assert runner.main(["click", "--model", "lr", "--dataset", "avazu", "--profile", "quick", "--epochs", "2"]) == 0
+    row = json.loads(next((tmp_path / "results").rglob("avazu-head10k_lr_torch_seed0.json")).read_text())
+    assert row["study"] == "click" and row["dataset"] == "avazu-head10k" and len(row["history"]) == 2
+    assert row["settings"]["lr"] == row["provenance"]["settings"]["lr_logreg"]
+    assert 0.6 < row["metrics"]["auc"] < 0.9  # a trained LR on the Avazu head: above chance, below the Bayes-free ceiling
+
+
+def test_reported_epoch_is_the_lowest_validation_logloss_one():
+    from adrec.data import ctr
+
+    task = ctr.ctr_task("avazu", n_buckets=4096, min_count=2)
+    run = click.train_click_model(task, "mlp", epochs=3, batch_size=256, lr=0.003, embed_dim=4, hidden_sizes=(8,))
+    from_history = click.best_epoch(run.history)
+    assert from_history["best_epoch"] == run.best.epoch
+    assert from_history["auc"] == pytest.approx(run.test_auc, abs=0) and from_history["logloss"] == run.test_logloss
+    losses = [r["valid_logloss"] for r in run.history.rows]
+    assert run.best.epoch == int(np.argmin(losses)) + 1
+
+
+def test_a_click_row_needs_a_dataset():
+    with pytest.raises(ValueError, match="need --dataset"):
+        runner.train_row("click", "lr", profile="quick")
