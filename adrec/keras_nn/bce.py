@@ -12,6 +12,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from ..ref.bce import check_l2
+
 
 def bce_with_logits(y, s):
     """Per-sample loss from logits: ``-y log sigmoid(s) - (1 - y) log sigmoid(-s)`` with a stable
@@ -40,22 +42,35 @@ def _split(inputs):
 
 
 class LogisticRegression(keras.Model):
-    """``s = b + sum_f w_cat[cat[:, f]] + num @ w_num`` -> (N,) logits."""
+    """``s = b + sum_f w_cat[cat[:, f]] + num @ w_num`` -> (N,) logits.
 
-    def __init__(self, n_buckets: int, n_fields: int, n_numeric: int = 0, **kwargs):
+    ``l2`` > 0: while training, ``penalty() = l2/2 * (|w_cat|^2 + |w_num|^2)`` (the bias is not
+    penalised) is added with ``add_loss``, so the mean BCE plus it is the objective of the PyTorch
+    twin; ``l2 = 1 / (C * N)`` on N training rows is scikit-learn's ``LogisticRegression(C=C)``."""
+
+    def __init__(self, n_buckets: int, n_fields: int, n_numeric: int = 0, l2: float = 0.0, **kwargs):
         super().__init__(**kwargs)
-        self.n_buckets, self.n_fields, self.n_numeric = n_buckets, n_fields, n_numeric
+        self.n_buckets, self.n_fields, self.n_numeric, self.l2 = n_buckets, n_fields, n_numeric, check_l2(l2)
         self.w_cat = layers.Embedding(n_buckets, 1, embeddings_initializer="zeros", name="w_cat")
         self.w_num = (self.add_weight(shape=(n_numeric,), initializer="zeros", name="w_num")
                       if n_numeric else None)
         self.bias = self.add_weight(shape=(), initializer="zeros", name="bias")
 
-    def call(self, inputs):
+    def call(self, inputs, training=False):
         cat, num = _split(inputs)
         s = ops.sum(ops.squeeze(self.w_cat(cat), -1), axis=1) + self.bias
         if self.n_numeric:
             s = s + ops.matmul(ops.cast(num, s.dtype), self.w_num)
+        if training and self.l2:
+            self.add_loss(self.penalty())
         return s
+
+    def penalty(self):
+        """``l2/2 * (|w_cat|^2 + |w_num|^2)``: the whole weight table, as scikit-learn's ``|w|^2``."""
+        squares = ops.sum(ops.square(self.w_cat.embeddings))
+        if self.n_numeric:
+            squares = squares + ops.sum(ops.square(self.w_num))
+        return 0.5 * self.l2 * squares
 
 
 class MLP(keras.Model):
@@ -124,11 +139,13 @@ def model_params(model) -> dict:
 
 
 def make_model(kind: str, n_buckets: int, n_fields: int, n_numeric: int = 0, embed_dim: int = 8,
-               hidden_sizes=(64, 32), init_std: float = 0.01):
-    """``"lr"`` -> :class:`LogisticRegression`, ``"mlp"`` -> :class:`MLP`."""
+               hidden_sizes=(64, 32), init_std: float = 0.01, l2: float = 0.0):
+    """``"lr"`` -> :class:`LogisticRegression` (L2 penalty ``l2``), ``"mlp"`` -> :class:`MLP` (no penalty)."""
     if kind == "lr":
-        return LogisticRegression(n_buckets, n_fields, n_numeric)
+        return LogisticRegression(n_buckets, n_fields, n_numeric, l2)
     if kind == "mlp":
+        if l2:
+            raise ValueError(f"l2={l2!r}: the L2 penalty is the logistic regression's; the MLP has none")
         return MLP(n_buckets, n_fields, n_numeric, embed_dim, hidden_sizes, init_std)
     raise ValueError(f"kind must be 'lr' or 'mlp', got {kind!r}")
 
@@ -138,17 +155,18 @@ def _x(split):
 
 
 def train_click_model(task, kind: str, *, epochs: int, batch_size: int, lr: float, embed_dim: int = 8,
-                      hidden_sizes=(64, 32), seed: int = 0, device: str = "cpu"):
+                      hidden_sizes=(64, 32), seed: int = 0, device: str = "cpu", l2: float = 0.0):
     """Train an LR or MLP click model on a :class:`adrec.data.ctr.CTRTask` with
-    :func:`adrec.keras_nn.train.fit` (Adam, ``BinaryCrossentropy(from_logits=True)``); returns an
-    :class:`adrec.selection.ClickRun` (test metrics at the epoch of lowest validation log-loss).
+    :func:`adrec.keras_nn.train.fit` (Adam, ``BinaryCrossentropy(from_logits=True)``, plus the LR's
+    L2 penalty ``l2``); returns an :class:`adrec.selection.ClickRun` (test metrics at the epoch of
+    lowest validation log-loss).
     ``device`` is accepted for symmetry with the PyTorch version (Keras places ops itself)."""
     from ..selection import BestEpoch, ClickRun
     from ..ref.bce import sigmoid
     from .train import fit, predict
 
     keras.utils.set_random_seed(seed)
-    model = make_model(kind, task.encoder.n_buckets, task.n_fields, task.n_numeric, embed_dim, hidden_sizes)
+    model = make_model(kind, task.encoder.n_buckets, task.n_fields, task.n_numeric, embed_dim, hidden_sizes, l2=l2)
     best = BestEpoch(task.valid.y, task.test.y)
 
     def evaluate(m):

@@ -28,6 +28,14 @@ import numpy as np
 KERAS_EPSILON = 1e-7  # keras.config.epsilon(): the clip of BinaryCrossentropy(from_logits=False)
 
 
+def check_l2(l2: float) -> float:
+    """The L2 weight of the logistic regression (:mod:`adrec.torch_nn.bce`, :mod:`adrec.keras_nn.bce`)
+    as a float, or one ValueError when it is negative or not finite."""
+    if not (np.isfinite(l2) and l2 >= 0):
+        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+    return float(l2)
+
+
 def sigmoid(s):
     """1 / (1 + e^-s) without overflow (evaluates e^-|s| only)."""
     s = np.asarray(s)

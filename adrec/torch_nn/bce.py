@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..ref.bce import check_l2
+
 
 def bce_with_logits(y, s):
     """Per-sample loss from logits: ``-y log sigmoid(s) - (1 - y) log sigmoid(-s)`` with a stable
@@ -32,11 +34,15 @@ def _glorot_(w: torch.Tensor) -> None:
 
 
 class LogisticRegression(nn.Module):
-    """``s = b + sum_f w_cat[cat[:, f]] + num @ w_num``; ``forward(cat, num=None)`` -> (N,) logits."""
+    """``s = b + sum_f w_cat[cat[:, f]] + num @ w_num``; ``forward(cat, num=None)`` -> (N,) logits.
 
-    def __init__(self, n_buckets: int, n_fields: int, n_numeric: int = 0):
+    ``l2`` > 0: :func:`bce_loss_fn` adds ``penalty() = l2/2 * (|w_cat|^2 + |w_num|^2)`` (the bias is
+    not penalised) to the mean BCE. On N training rows, ``l2 = 1 / (C * N)`` makes that scikit-learn's
+    ``LogisticRegression(C=C)`` objective ``|w|^2 / 2 + C * sum_i loss_i`` divided by ``C * N``."""
+
+    def __init__(self, n_buckets: int, n_fields: int, n_numeric: int = 0, l2: float = 0.0):
         super().__init__()
-        self.n_fields, self.n_numeric = n_fields, n_numeric
+        self.n_fields, self.n_numeric, self.l2 = n_fields, n_numeric, check_l2(l2)
         self.w_cat = nn.Embedding(n_buckets, 1)
         nn.init.zeros_(self.w_cat.weight)
         self.w_num = nn.Parameter(torch.zeros(n_numeric)) if n_numeric else None
@@ -47,6 +53,13 @@ class LogisticRegression(nn.Module):
         if self.n_numeric:
             s = s + num.to(s.dtype) @ self.w_num
         return s
+
+    def penalty(self):
+        """``l2/2 * (|w_cat|^2 + |w_num|^2)``: the whole weight table, as scikit-learn's ``|w|^2``."""
+        squares = self.w_cat.weight.square().sum()
+        if self.n_numeric:
+            squares = squares + self.w_num.square().sum()
+        return 0.5 * self.l2 * squares
 
 
 class MLP(nn.Module):
@@ -108,10 +121,14 @@ def model_params(model: nn.Module) -> dict:
 
 def bce_loss_fn(model, batch):
     """Loss for :func:`adrec.torch_nn.train.fit`: ``batch = (*inputs, y)``; mean BCE from logits
-    through ``torch.nn.functional.binary_cross_entropy_with_logits``."""
+    through ``torch.nn.functional.binary_cross_entropy_with_logits``, plus the logistic
+    regression's L2 penalty when its ``l2`` > 0."""
     *inputs, y = batch
     s = model(*inputs)
-    return nn.functional.binary_cross_entropy_with_logits(s, y.to(s.dtype))
+    loss = nn.functional.binary_cross_entropy_with_logits(s, y.to(s.dtype))
+    if isinstance(model, LogisticRegression) and model.l2:
+        loss = loss + model.penalty()
+    return loss
 
 
 def make_batches(inputs, y, batch_size: int, shuffle: bool = True):
@@ -129,26 +146,29 @@ def make_batches(inputs, y, batch_size: int, shuffle: bool = True):
 
 
 def make_model(kind: str, n_buckets: int, n_fields: int, n_numeric: int = 0, embed_dim: int = 8,
-               hidden_sizes=(64, 32), init_std: float = 0.01):
-    """``"lr"`` -> :class:`LogisticRegression`, ``"mlp"`` -> :class:`MLP`."""
+               hidden_sizes=(64, 32), init_std: float = 0.01, l2: float = 0.0):
+    """``"lr"`` -> :class:`LogisticRegression` (L2 penalty ``l2``), ``"mlp"`` -> :class:`MLP` (no penalty)."""
     if kind == "lr":
-        return LogisticRegression(n_buckets, n_fields, n_numeric)
+        return LogisticRegression(n_buckets, n_fields, n_numeric, l2)
     if kind == "mlp":
+        if l2:
+            raise ValueError(f"l2={l2!r}: the L2 penalty is the logistic regression's; the MLP has none")
         return MLP(n_buckets, n_fields, n_numeric, embed_dim, hidden_sizes, init_std)
     raise ValueError(f"kind must be 'lr' or 'mlp', got {kind!r}")
 
 
 def train_click_model(task, kind: str, *, epochs: int, batch_size: int, lr: float, embed_dim: int = 8,
-                      hidden_sizes=(64, 32), seed: int = 0, device: str = "cpu"):
+                      hidden_sizes=(64, 32), seed: int = 0, device: str = "cpu", l2: float = 0.0):
     """Train an LR or MLP click model on a :class:`adrec.data.ctr.CTRTask` with
-    :func:`adrec.torch_nn.train.fit` (Adam, mean BCE of logits); returns an
-    :class:`adrec.selection.ClickRun` (test metrics at the epoch of lowest validation log-loss)."""
+    :func:`adrec.torch_nn.train.fit` (Adam, mean BCE of logits, plus the LR's L2 penalty ``l2``);
+    returns an :class:`adrec.selection.ClickRun` (test metrics at the epoch of lowest validation
+    log-loss)."""
     from ..selection import BestEpoch, ClickRun
     from ..ref.bce import sigmoid
     from .train import fit, predict
 
     torch.manual_seed(seed)
-    model = make_model(kind, task.encoder.n_buckets, task.n_fields, task.n_numeric, embed_dim, hidden_sizes)
+    model = make_model(kind, task.encoder.n_buckets, task.n_fields, task.n_numeric, embed_dim, hidden_sizes, l2=l2)
     best = BestEpoch(task.valid.y, task.test.y)
 
     def evaluate(m):
