@@ -523,13 +523,14 @@ print(f"backend {keras.backend.backend()}: keras.optimizers.Adam moves the row b
 # %%
 from adrec.keras_nn import bce as kb
 
-trainers = {"torch": tb.train_click_model, "keras": kb.train_click_model}
+from adrec.experiments import click
+
 runs = []
 for name, task in tasks.items():
     for kind in ("lr", "mlp"):
-        for framework, train_fn in trainers.items():
+        for framework in click.FRAMEWORKS:  # the one runner, PyTorch and Keras
             for k in range(cfg["n_seeds"]):
-                r = train_fn(task, kind, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
+                r = click.train_click_model(task, kind, framework, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
                              lr=cfg["lr_logreg"] if kind == "lr" else cfg["lr"], embed_dim=cfg["embed_dim"],
                              hidden_sizes=tuple(cfg["hidden_sizes"]), seed=seed + k, device=run.device)
                 runs.append({"dataset": name, "model": kind, "framework": framework, "seed": seed + k, "run": r})

@@ -8,6 +8,7 @@ import os
 import numpy as np
 import pytest
 
+from adrec.experiments import click
 from adrec.ref import bce as ref
 
 GRID = np.array([-1e4, -100.0, -20.0, -5.0, -1.0, 0.0, 1.0, 5.0, 20.0, 100.0, 1e4])
@@ -171,7 +172,7 @@ def test_torch_lr_trains_on_criteo_head():
     from adrec.torch_nn import bce as tb
 
     task = ctr_task("criteo", n_buckets=2 ** 14)
-    run = tb.train_click_model(task, "lr", epochs=2, batch_size=256, lr=0.01, seed=0)
+    run = click.train_click_model(task, "lr", epochs=2, batch_size=256, lr=0.01, seed=0)
     base = -np.mean(task.test.y * np.log(task.train.y.mean()) + (1 - task.test.y) * np.log(1 - task.train.y.mean()))
     assert run.test_auc > 0.70  # measured 0.75; a constant scores 0.5
     assert run.test_logloss < base - 0.02  # beats predicting the training click rate
@@ -179,7 +180,7 @@ def test_torch_lr_trains_on_criteo_head():
 
 
 # ---------------------------------------------------------------------------------------------
-# Keras (run once per backend: KERAS_BACKEND=tensorflow and KERAS_BACKEND=torch)
+# Keras (run once per backend: KERAS_BACKEND=tensorflow, torch and jax)
 
 @pytest.mark.keras
 def test_keras_losses_match_reference_on_extreme_logits():
@@ -222,8 +223,8 @@ def test_keras_mean_loss_equals_torch_functional():
 @pytest.mark.keras
 def test_keras_sigmoid_output_with_from_logits_true_per_backend():
     """Document 004 §5.2 pairs a sigmoid output with from_logits=True. TensorFlow's Keras backend
-    spots the sigmoid, warns and uses its input (the real logits); the torch backend does neither
-    and applies a second sigmoid."""
+    spots the sigmoid, warns and uses its input (the real logits); the torch and JAX backends do
+    neither and apply a second sigmoid."""
     import warnings
 
     import keras
@@ -279,8 +280,8 @@ def test_keras_lr_trains_on_criteo_head_like_torch():
     from adrec.torch_nn import bce as tb
 
     task = ctr_task("criteo", n_buckets=2 ** 14)
-    kr = kb.train_click_model(task, "lr", epochs=2, batch_size=256, lr=0.01, seed=0)
-    tr = tb.train_click_model(task, "lr", epochs=2, batch_size=256, lr=0.01, seed=0)
+    kr = click.train_click_model(task, "lr", "keras", epochs=2, batch_size=256, lr=0.01, seed=0)
+    tr = click.train_click_model(task, "lr", epochs=2, batch_size=256, lr=0.01, seed=0)
     assert kr.test_auc > 0.70
     assert abs(kr.test_auc - tr.test_auc) < 0.02  # seeds differ across frameworks: measured gap < 0.005
     assert abs(kr.test_logloss - tr.test_logloss) < 0.02

@@ -33,6 +33,7 @@ import pytest
 import scipy.sparse as sp
 
 from adrec.data.ctr import ctr_task
+from adrec.experiments import click
 from adrec.profiles import resolve
 
 CFG = resolve("03_bce_training", "quick")
@@ -123,7 +124,7 @@ def test_lr_with_the_same_l2_reaches_sklearns_solution(head):
 
     task, ref = head["task"], head["sklearn"]
     l2 = 1.0 / (ref["C"] * len(task.train))
-    run = tb.train_click_model(task, "lr", epochs=FULL_BATCH_EPOCHS, batch_size=len(task.train),
+    run = click.train_click_model(task, "lr", epochs=FULL_BATCH_EPOCHS, batch_size=len(task.train),
                                lr=FULL_BATCH_LR, l2=l2, seed=0)
     sklearn_objective = ref["train_logloss"] + 0.5 * l2 * float(np.sum(ref["model"].coef_ ** 2))
     ours = run.history.rows[-1]  # the objective before the last step, and the metrics after it
@@ -147,7 +148,7 @@ def test_notebook_recipe_is_as_good_as_sklearn(head):
     from adrec.torch_nn import bce as tb
 
     task, ref = head["task"], head["sklearn"]
-    runs = [tb.train_click_model(task, "lr", epochs=CFG["epochs"], batch_size=CFG["batch_size"],
+    runs = [click.train_click_model(task, "lr", epochs=CFG["epochs"], batch_size=CFG["batch_size"],
                                  lr=CFG["lr_logreg"], seed=seed) for seed in range(CFG["n_seeds"])]
     ours = float(np.mean([run.test_auc for run in runs]))
     print(f"{head['name']}: test AUC adrec {ours:.4f} (seeds {[round(r.test_auc, 4) for r in runs]}, epochs "
@@ -167,8 +168,8 @@ def test_keras_lr_with_l2_trains_like_torch():
 
     task = ctr_task("criteo", n_buckets=CFG["hash_buckets"], min_count=CFG["min_count"], split="ordered")
     settings = dict(epochs=2, batch_size=CFG["batch_size"], lr=CFG["lr_logreg"], l2=3e-3, seed=0)
-    ours_keras, ours_torch = (train(task, "lr", **settings).history.rows
-                              for train in (kb.train_click_model, tb.train_click_model))
+    ours_keras, ours_torch = (click.train_click_model(task, "lr", framework, **settings).history.rows
+                              for framework in ("keras", "torch"))
     for k, t in zip(ours_keras, ours_torch, strict=True):
         for key in ("train_loss", "valid_logloss", "test_auc"):
             assert abs(k[key] - t[key]) <= 2e-4, (k["epoch"], key, k[key], t[key])

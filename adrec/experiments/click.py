@@ -39,6 +39,8 @@ def settings(kind: str, cfg: dict) -> dict:
     """What a click row depends on: the hashing, the batch, its learning rate and (MLP) its shape."""
     out = {key: cfg[key] for key in ("hash_buckets", "min_count", "batch_size")}
     out["lr"] = cfg["lr_logreg"] if kind == "lr" else cfg["lr"]
+    if cfg.get("l2"):
+        out["l2"] = cfg["l2"]
     if kind == "mlp":
         out.update(embed_dim=cfg["embed_dim"], hidden_sizes=list(cfg["hidden_sizes"]))
     return out
@@ -53,15 +55,17 @@ def best_epoch(history) -> dict:
 
 
 def train_click_model(task, kind: str, framework: str = "torch", *, epochs: int, batch_size: int, lr: float,
-                      embed_dim: int = 8, hidden_sizes=(64, 32), seed: int = 0, device: str = "cpu"):
+                      embed_dim: int = 8, hidden_sizes=(64, 32), l2: float = 0.0, seed: int = 0,
+                      device: str = "cpu"):
     """Train an LR or MLP click model of ``framework`` on a :class:`adrec.data.ctr.CTRTask` through
-    the one runner (Adam, mean BCE of logits); returns an :class:`adrec.selection.ClickRun` (test
-    metrics at the epoch of lowest validation log-loss)."""
+    the one runner (Adam, mean BCE of logits; ``l2``: the logistic regression's L2 weight, see
+    :class:`adrec.torch_nn.bce.LogisticRegression`); returns an :class:`adrec.selection.ClickRun`
+    (test metrics at the epoch of lowest validation log-loss)."""
     from ..selection import ClickRun
 
     cfg = {"hash_buckets": task.encoder.n_buckets, "min_count": getattr(task.encoder, "min_count", None),
            "batch_size": batch_size, "lr": lr, "lr_logreg": lr, "embed_dim": embed_dim,
-           "hidden_sizes": list(hidden_sizes), "epochs": epochs}
+           "hidden_sizes": list(hidden_sizes), "epochs": epochs, "l2": l2}
     row = row_for(RECIPE, kind, framework, seed, cfg, task.name, Path("."), {},
                   arrays=(task.train.y, *task.train.inputs))
     opts = {}
@@ -81,7 +85,7 @@ def _task(cfg: dict, dataset, data_seed: int):
 
 def _build(nn, kind, task, cfg, seed, opts):
     return nn.bce.make_model(kind, task.encoder.n_buckets, task.n_fields, task.n_numeric, cfg["embed_dim"],
-                             tuple(cfg["hidden_sizes"]))
+                             tuple(cfg["hidden_sizes"]), l2=cfg.get("l2", 0.0))
 
 
 def _training(nn, kind, task, cfg, device):

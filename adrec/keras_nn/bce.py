@@ -154,31 +154,6 @@ def _x(split):
     return list(split.inputs) if len(split.inputs) > 1 else split.inputs[0]
 
 
-def train_click_model(task, kind: str, *, epochs: int, batch_size: int, lr: float, embed_dim: int = 8,
-                      hidden_sizes=(64, 32), seed: int = 0, device: str = "cpu", l2: float = 0.0):
-    """Train an LR or MLP click model on a :class:`adrec.data.ctr.CTRTask` with
-    :func:`adrec.keras_nn.train.fit` (Adam, ``BinaryCrossentropy(from_logits=True)``, plus the LR's
-    L2 penalty ``l2``); returns an :class:`adrec.selection.ClickRun` (test metrics at the epoch of
-    lowest validation log-loss).
-    ``device`` is accepted for symmetry with the PyTorch version (Keras places ops itself)."""
-    from ..selection import BestEpoch, ClickRun
-    from ..ref.bce import sigmoid
-    from .train import fit, predict
-
-    keras.utils.set_random_seed(seed)
-    model = make_model(kind, task.encoder.n_buckets, task.n_fields, task.n_numeric, embed_dim, hidden_sizes, l2=l2)
-    best = BestEpoch(task.valid.y, task.test.y)
-
-    def evaluate(m):
-        p_valid = sigmoid(predict(m, _x(task.valid)).astype(np.float64))
-        p_test = sigmoid(predict(m, _x(task.test)).astype(np.float64))
-        return best.update(p_valid, p_test)
-
-    history = fit(model, bce_loss(), (_x(task.train), task.train.y), epochs=epochs, lr=lr,
-                  batch_size=batch_size, evaluate=evaluate, seed=seed, progress=False)
-    return ClickRun(f"keras-{keras.backend.backend()}", kind, seed, history, best)
-
-
 def click_inputs(split):
     """The model inputs of a :class:`adrec.data.ctr.CTRSplit`, as :func:`adrec.keras_nn.train.predict` takes them."""
     return _x(split)

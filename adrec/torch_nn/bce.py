@@ -131,20 +131,6 @@ def bce_loss_fn(model, batch):
     return loss
 
 
-def make_batches(inputs, y, batch_size: int, shuffle: bool = True):
-    """``batches(epoch, rng)`` for :func:`adrec.torch_nn.train.fit`: tuples ``(*inputs, y)``."""
-    arrays = [np.asarray(a) for a in (*inputs, y)]
-    n = len(arrays[-1])
-
-    def batches(epoch, rng):
-        order = rng.permutation(n) if shuffle else np.arange(n)
-        for i in range(0, n, batch_size):
-            idx = order[i:i + batch_size]
-            yield tuple(a[idx] for a in arrays)
-
-    return batches
-
-
 def make_model(kind: str, n_buckets: int, n_fields: int, n_numeric: int = 0, embed_dim: int = 8,
                hidden_sizes=(64, 32), init_std: float = 0.01, l2: float = 0.0):
     """``"lr"`` -> :class:`LogisticRegression` (L2 penalty ``l2``), ``"mlp"`` -> :class:`MLP` (no penalty)."""
@@ -155,30 +141,6 @@ def make_model(kind: str, n_buckets: int, n_fields: int, n_numeric: int = 0, emb
             raise ValueError(f"l2={l2!r}: the L2 penalty is the logistic regression's; the MLP has none")
         return MLP(n_buckets, n_fields, n_numeric, embed_dim, hidden_sizes, init_std)
     raise ValueError(f"kind must be 'lr' or 'mlp', got {kind!r}")
-
-
-def train_click_model(task, kind: str, *, epochs: int, batch_size: int, lr: float, embed_dim: int = 8,
-                      hidden_sizes=(64, 32), seed: int = 0, device: str = "cpu", l2: float = 0.0):
-    """Train an LR or MLP click model on a :class:`adrec.data.ctr.CTRTask` with
-    :func:`adrec.torch_nn.train.fit` (Adam, mean BCE of logits, plus the LR's L2 penalty ``l2``);
-    returns an :class:`adrec.selection.ClickRun` (test metrics at the epoch of lowest validation
-    log-loss)."""
-    from ..selection import BestEpoch, ClickRun
-    from ..ref.bce import sigmoid
-    from .train import fit, predict
-
-    torch.manual_seed(seed)
-    model = make_model(kind, task.encoder.n_buckets, task.n_fields, task.n_numeric, embed_dim, hidden_sizes, l2=l2)
-    best = BestEpoch(task.valid.y, task.test.y)
-
-    def evaluate(m):
-        p_valid = sigmoid(predict(m, task.valid.inputs, device=device).astype(np.float64))
-        p_test = sigmoid(predict(m, task.test.inputs, device=device).astype(np.float64))
-        return best.update(p_valid, p_test)
-
-    history = fit(model, bce_loss_fn, make_batches(task.train.inputs, task.train.y, batch_size),
-                  epochs=epochs, lr=lr, device=device, evaluate=evaluate, seed=seed, progress=False)
-    return ClickRun("torch", kind, seed, history, best)
 
 
 def click_inputs(split) -> tuple:
