@@ -1,6 +1,6 @@
 # adrec: two commands do all set-up on a fresh machine.
 #   make reproduce   create .venv if missing, run every notebook (PROFILE=quick|full), write results, figures, paper
-#   make test        same environment; unit tests, Keras parity on two backends, nbval, papermill smoke run
+#   make test        same environment; unit tests, Keras parity on three backends, nbval, papermill smoke run
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -53,6 +53,7 @@ unit: env
 keras-parity: env
 	KERAS_BACKEND=tensorflow $(PYTEST) -m keras tests -q $(ok5)
 	KERAS_BACKEND=torch $(PYTEST) -m keras tests -q $(ok5)
+	KERAS_BACKEND=jax $(PYTEST) -m keras tests -q $(ok5)
 
 # nbval re-executes each committed notebook (quick profile) and compares the cells marked
 # NBVAL_CHECK_OUTPUT (lax mode; see README "Testing"); outputs go to build/, never over committed files.

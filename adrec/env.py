@@ -51,8 +51,16 @@ def default_keras_backend(device: str = "auto") -> str:
 
 
 def set_keras_backend(backend: str | None = None, device: str = "auto") -> str:
-    """Set ``KERAS_BACKEND`` before Keras is imported; refuse to change it afterwards."""
+    """Set ``KERAS_BACKEND`` before Keras is imported; refuse to change it afterwards, and refuse
+    JAX on a GPU when the installed jaxlib sees only the CPU (the dev extras pin the CPU build):
+    Keras would train there while the run records the GPU."""
     backend = backend or default_keras_backend(device)
+    if backend == "jax" and pick_device(device) != "cpu":
+        import jax
+
+        if jax.default_backend() == "cpu":
+            raise ValueError(f"Keras on JAX with device {device!r}: the installed jaxlib sees only the CPU; "
+                             f"pass device='cpu', or install a GPU build of jax.")
     if "keras" in sys.modules:
         current = sys.modules["keras"].backend.backend()
         if current != backend:

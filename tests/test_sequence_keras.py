@@ -1,5 +1,5 @@
 """Keras sequence models vs their PyTorch twins and the numpy LSTM, same weights (run on both
-Keras backends: KERAS_BACKEND=tensorflow|torch pytest -m keras)."""
+Keras backends: KERAS_BACKEND=tensorflow|torch|jax pytest -m keras)."""
 import numpy as np
 import pytest
 import torch

@@ -40,7 +40,8 @@ def propagate(edges, H, n_nodes: int):
 
 def recommended_jit_compile():
     """``jit_compile`` for :func:`adrec.keras_nn.train.fit`: XLA on TensorFlow (several times
-    faster for these scatter/gather graphs), the backend's default elsewhere."""
+    faster for these scatter/gather graphs), the backend's default elsewhere ("auto": XLA on JAX,
+    eager on torch)."""
     return True if keras.backend.backend() == "tensorflow" else "auto"
 
 

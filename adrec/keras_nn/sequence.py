@@ -11,6 +11,7 @@ per-epoch negatives as the PyTorch batches for the same seed.
 from __future__ import annotations
 
 import math
+import random
 
 import keras
 import numpy as np
@@ -29,6 +30,15 @@ def _embedding(n, d, name, initializer=_UNIFORM):
     layer = keras.layers.Embedding(n, d, embeddings_initializer=initializer, name=name)
     layer.build((None,))
     return layer
+
+
+def _dropout(rate):
+    """``Dropout(rate)`` with its seed drawn here as Keras draws a default one (``random.randint(1,
+    1e9)`` after ``set_random_seed``: the same masks on TensorFlow and JAX) but given explicitly: on
+    the torch backend an unseeded Dropout draws from torch's global generator (Keras 3.15,
+    ``backend/torch/random.py``), which no checkpoint holds, so a resumed run drew other masks; a
+    seeded one keeps its state in a model variable on every backend (tests/test_resume.py)."""
+    return keras.layers.Dropout(rate, seed=random.randint(1, int(1e9)))
 
 
 def _norm(d, name):
@@ -96,7 +106,7 @@ class GRU4Rec(_NextItem):
         rnn = keras.layers.GRU if cell == "gru" else keras.layers.LSTM
         self.rnn = rnn(dim, return_sequences=True, name="rnn")  # GRU: reset_after=True, as torch
         self.rnn.build((None, None, dim))
-        self.dropout = keras.layers.Dropout(dropout)
+        self.dropout = _dropout(dropout)
 
     def states(self, seq, training=False):
         x = self.dropout(self.embed(seq), training=training)
@@ -125,7 +135,7 @@ class SASRec(_NextItem):
         self.ffn_in = [_dense(dim, dim, f"ffn_in_{b}") for b in blocks]
         self.ffn_out = [_dense(dim, dim, f"ffn_out_{b}") for b in blocks]
         self.final_norm = _norm(dim, "final_norm")
-        self.dropout = keras.layers.Dropout(dropout)
+        self.dropout = _dropout(dropout)
 
     def _attention(self, b, x, visible, training):
         q_in = self.attn_norm[b](x)
