@@ -106,7 +106,7 @@ def _task(cfg: dict, dataset, data_seed: int):
 def _training(nn, name, task, cfg, device):
     loss, data = nn.sequence.next_item_training(task.train, task.data.rated(), cfg["maxlen"], cfg["batch_size"])
     return {"loss": loss, "data": data, "lr": cfg["lr"], "adam_beta2": cfg["adam_beta2"],
-            "batch_size": cfg["batch_size"], "shuffle": True, "jit_compile": False}
+            "batch_size": cfg["batch_size"], "shuffle": True, "jit_compile": "auto"}
 
 
 def _evaluator(nn, name, task, cfg, device, epochs, done, opts=None):

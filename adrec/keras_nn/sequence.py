@@ -17,8 +17,6 @@ import keras
 import numpy as np
 from keras import ops
 
-_UNIFORM = keras.initializers.RandomUniform(-0.05, 0.05)
-
 
 def _dense(n_in, n_out, name):
     layer = keras.layers.Dense(n_out, kernel_initializer="glorot_uniform", bias_initializer="zeros", name=name)
@@ -26,7 +24,10 @@ def _dense(n_in, n_out, name):
     return layer
 
 
-def _embedding(n, d, name, initializer=_UNIFORM):
+def _embedding(n, d, name, initializer=None):
+    """An Embedding layer, built; by default uniform in [-0.05, 0.05] with a seed drawn now (after
+    ``keras.utils.set_random_seed``), so each seed gives other weights and no import order matters."""
+    initializer = initializer or keras.initializers.RandomUniform(-0.05, 0.05)
     layer = keras.layers.Embedding(n, d, embeddings_initializer=initializer, name=name)
     layer.build((None,))
     return layer
