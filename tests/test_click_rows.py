@@ -31,3 +31,17 @@ def test_reported_epoch_is_the_lowest_validation_logloss_one():
 def test_a_click_row_needs_a_dataset():
     with pytest.raises(ValueError, match="need --dataset"):
         runner.train_row("click", "lr", profile="quick")
+
+
+def test_an_interrupted_click_row_resumes_to_the_uninterrupted_numbers(tmp_path, monkeypatch):
+    def row(results, epochs):
+        monkeypatch.setenv("ADREC_RESULTS_DIR", str(tmp_path / results))
+        return runner.train_row("click", "mlp", dataset="avazu", profile="quick", epochs=epochs, progress=False,
+                                hash_buckets=4096, hidden_sizes=[8], embed_dim=4)
+
+    straight = row("straight", 3)
+    row("cut", 1)
+    resumed = row("cut", 3)
+    strip = lambda h: [{k: v for k, v in r.items() if k != "wall_time_s"} for r in h]  # noqa: E731
+    assert strip(resumed["history"]) == strip(straight["history"])  # bit-identical, epoch by epoch
+    assert resumed["key"] == straight["key"]
