@@ -234,6 +234,7 @@ import torch
 
 from adrec.data.histories import ad_world_task
 from adrec.data.synthetic import make_ad_world
+from adrec.experiments import click
 from adrec.keras_nn import fusion as KF
 from adrec.keras_nn.train import predict as keras_predict
 from adrec.torch_nn import fusion as TF
@@ -360,7 +361,7 @@ del rows
 # ## 7. Training: three fusions, two frameworks, several seeds
 #
 # Each model is trained with the one training loop of its framework (`adrec.torch_nn.train.fit`,
-# `adrec.keras_nn.train.fit`) through `adrec.{torch_nn,keras_nn}.fusion.train`, for a fixed number of
+# `adrec.keras_nn.train.fit`) through the one runner (`adrec.experiments.click.train_fusion`), for a fixed number of
 # epochs; validation AUC and log-loss are recorded after every epoch; test AUC and log-loss
 # (`adrec.metrics`) come from the final model, and the confidence intervals are 95 % Student-t
 # intervals over seeds (`adrec.metrics.mean_ci`). PyTorch trains every fusion; Keras trains the
@@ -384,14 +385,14 @@ model_kw = dict(dim=cfg["dim"], att_hidden=cfg["att_hidden"], mlp_hidden=cfg["ml
 
 def compare(task, fusions=F.FUSIONS, keras_fusions=cfg["keras_fusions"], interaction="product"):
     """Train every (framework, fusion, seed); return per-run test results, curves and models."""
-    FUSION_MODULES = {"torch": (TF, torch_predict), "keras": (KF, keras_predict)}
+    predictors = {"torch": torch_predict, "keras": keras_predict}
     results, curves, models = [], [], {}
     jobs = [("torch", f) for f in fusions] + [("keras", f) for f in fusions if f in keras_fusions]
     for framework, fusion in jobs:
         for s in seeds:
-            nn, predict = FUSION_MODULES[framework]  # the mirror images: same names, same arguments
-            m, hist = nn.train(task, fusion=fusion, interaction=interaction, seed=s, device=run.device, **model_kw)
-            logits = predict(m, task.test.inputs, device=run.device)
+            m, hist = click.train_fusion(task, framework, fusion=fusion, interaction=interaction, seed=s,
+                                         device=run.device, **model_kw)  # the one runner
+            logits = predictors[framework](m, task.test.inputs, device=run.device)
             results.append({"framework": framework, "fusion": fusion, "seed": s,
                             **click_metrics_from_logits(task.test.y, logits), "logits": logits})
             curves.append(hist.frame().assign(framework=framework, fusion=fusion, seed=s))

@@ -229,7 +229,9 @@ def test_torch_training_learns_ml100k(ml_task):
 
     task = ml_task.subsample({"train": 10_000, "valid": 2_000}, seed=0)
     torch.set_num_threads(1)
-    model, hist = tfu.train(task, fusion="mean", dim=8, epochs=2, batch_size=256, lr=1e-2, seed=0)
+    from adrec.experiments.click import train_fusion
+
+    model, hist = train_fusion(task, fusion="mean", dim=8, epochs=2, batch_size=256, lr=1e-2, seed=0)
     assert hist.rows[-1]["train_loss"] < hist.rows[0]["train_loss"]
     auc = click_metrics_from_logits(task.test.y, predict(model, task.test.inputs))["auc"]
     tr = task.train  # the same 10,000 training rows

@@ -115,3 +115,55 @@ RECIPE = Recipe(
     row_settings=lambda kind, cfg: settings(kind, cfg), epochs=lambda kind, cfg: cfg["epochs"],
     task=_task, build=_build, training=_training, evaluator=_evaluator,
     metrics=lambda history, cfg, kind, epochs, opts: best_epoch(history), default_dataset=None)
+
+
+# --- fused-profile click models (notebook 01: mean / recency / DIN fusion of a user's history) ---
+
+def _fusion_task(cfg, dataset, data_seed):
+    raise ValueError("fusion rows train on a HistoryTask built in notebook 01 (adrec.data.histories); "
+                     "call adrec.experiments.click.train_fusion")
+
+
+def _fusion_build(nn, name, task, cfg, seed, opts):
+    return nn.fusion.build_fusion(task, fusion=cfg["fusion"], interaction=cfg["interaction"], dim=cfg["dim"],
+                                  att_hidden=cfg["att_hidden"], mlp_hidden=cfg["mlp_hidden"])
+
+
+def _fusion_training(nn, name, task, cfg, device):
+    loss, data = nn.fusion.fusion_training(task, cfg["batch_size"])
+    return {"loss": loss, "data": data, "lr": cfg["lr"], "batch_size": cfg["batch_size"],
+            "weight_decay": cfg["weight_decay"]}
+
+
+def _fusion_evaluator(nn, name, task, cfg, device, epochs, done, opts=None):
+    from ..metrics import click_metrics_from_logits
+
+    predict = backend(nn.framework).predict
+
+    def evaluate(m):
+        s = predict(m, task.valid.inputs, device=device)
+        return {f"valid_{k}": v for k, v in click_metrics_from_logits(task.valid.y, s).items()}
+
+    return evaluate
+
+
+FUSION_SETTINGS = ("fusion", "interaction", "dim", "att_hidden", "mlp_hidden", "batch_size", "lr", "weight_decay")
+FUSION_RECIPE = Recipe(
+    study="click", notebook="01_user_profile_fusion", models=("fusion",), frameworks=FRAMEWORKS,
+    row_settings=lambda name, cfg: {k: cfg[k] for k in FUSION_SETTINGS}, epochs=lambda name, cfg: cfg["epochs"],
+    task=_fusion_task, build=_fusion_build, training=_fusion_training, evaluator=_fusion_evaluator,
+    metrics=lambda history, cfg, name, epochs, opts: {"valid_auc": float(history.last("valid_auc"))})
+
+
+def train_fusion(task, framework: str = "torch", *, fusion: str, interaction: str = "product", dim: int = 16,
+                 att_hidden: int = 16, mlp_hidden: int = 32, epochs: int = 2, batch_size: int = 256,
+                 lr: float = 2e-3, weight_decay: float = 0.0, seed: int = 0, device: str = "cpu",
+                 progress: bool = False):
+    """Fit a fused-profile click model (:class:`adrec.torch_nn.fusion.FusionCTR` or its Keras mirror)
+    on a :class:`adrec.data.histories.HistoryTask` through the one runner, validating after every
+    epoch; returns ``(model, history)``."""
+    cfg = dict(fusion=fusion, interaction=interaction, dim=dim, att_hidden=att_hidden, mlp_hidden=mlp_hidden,
+               batch_size=batch_size, lr=lr, weight_decay=weight_decay, epochs=epochs)
+    row = row_for(FUSION_RECIPE, "fusion", framework, seed, cfg, task.name, Path("."), {},
+                  arrays=(task.train.y, *task.train.inputs))
+    return fit_row(FUSION_RECIPE, row, task, cfg, epochs=epochs, device=device, progress=progress, checkpoint=False)

@@ -13,9 +13,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from ..metrics import click_metrics_from_logits
 from ..ref.fusion import FUSIONS, INTERACTIONS, NEG
-from .train import fit, predict
+
 
 
 class DenseGradEmbedding(layers.Layer):
@@ -178,24 +177,13 @@ def model_params(model: FusionCTR) -> dict:
     return out
 
 
-def train(task, *, fusion: str, interaction: str = "product", dim: int = 16, att_hidden: int = 16,
-          mlp_hidden: int = 32, epochs: int = 2, batch_size: int = 256, lr: float = 2e-3,
-          weight_decay: float = 0.0, seed: int = 0, device: str = "cpu", progress: bool = False):
-    """Fit a :class:`FusionCTR` on ``task.train``, validating after every epoch; returns
-    ``(model, history)`` (the mirror of :func:`adrec.torch_nn.fusion.train`). The PyTorch twin's
-    ``weight_decay`` is Adam's coupled L2, which Keras's Adam lacks: only 0 is accepted here."""
-    if weight_decay:
-        raise ValueError(f"weight_decay={weight_decay}: Keras's Adam has no coupled L2 to mirror PyTorch's")
-    keras.utils.set_random_seed(seed)
-    model = FusionCTR(task.sizes, task.item_tokens, dim=dim, fusion=fusion, interaction=interaction,
-                      att_hidden=att_hidden, mlp_hidden=mlp_hidden)
-    build(model)
+def build_fusion(task, *, fusion: str, interaction: str = "product", dim: int = 16, att_hidden: int = 16,
+                 mlp_hidden: int = 32):
+    """A fresh :class:`FusionCTR`, built (the mirror of :func:`adrec.torch_nn.fusion.build_fusion`)."""
+    return build(FusionCTR(task.sizes, task.item_tokens, dim=dim, fusion=fusion, interaction=interaction,
+                           att_hidden=att_hidden, mlp_hidden=mlp_hidden))
 
-    def evaluate(m):
-        s = predict(m, task.valid.inputs)
-        return {f"valid_{k}": v for k, v in click_metrics_from_logits(task.valid.y, s).items()}
 
-    history = fit(model, keras.losses.BinaryCrossentropy(from_logits=True), (task.train.inputs, task.train.y),
-                  epochs=epochs, lr=lr, batch_size=batch_size, evaluate=evaluate, seed=seed, progress=progress,
-                  device=device)
-    return model, history
+def fusion_training(task, batch_size: int):
+    """``(loss, data)`` for :func:`adrec.keras_nn.train.fit` (``batch_size`` goes to ``fit``)."""
+    return keras.losses.BinaryCrossentropy(from_logits=True), (task.train.inputs, task.train.y)

@@ -193,6 +193,9 @@ def fit(model, loss, data, *, epochs: int, lr: float = 1e-3, optimizer: str = "a
         raise ValueError(f"epochs must be a whole number >= 1, got {epochs!r}")
     if restore_best is not None and evaluate is None:
         raise ValueError(f"restore_best={restore_best!r} needs an evaluate function that returns it")
+    if weight_decay and optimizer != "adamw":
+        raise ValueError(f"weight_decay={weight_decay} with {optimizer!r}: Keras's {optimizer} has no coupled L2 "
+                         f"to mirror PyTorch's; use optimizer='adamw' (decoupled) or weight_decay=0")
     if not callable(data) and not (isinstance(data, tuple) and len(data) == 2):
         raise ValueError("data must be data(epoch, rng) -> (inputs, targets) or a tuple (inputs, targets)")
     keras.utils.set_random_seed(seed)

@@ -12,10 +12,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..metrics import click_metrics_from_logits
 from ..ref.fusion import FUSIONS, INTERACTIONS, NEG
 from .bce import bce_loss_fn
-from .train import fit, predict
+
 
 
 def interaction_embedding(b, c, x):
@@ -148,20 +147,15 @@ def model_params(model: FusionCTR) -> dict:
     return out
 
 
-def train(task, *, fusion: str, interaction: str = "product", dim: int = 16, att_hidden: int = 16,
-          mlp_hidden: int = 32, epochs: int = 2, batch_size: int = 256, lr: float = 2e-3,
-          weight_decay: float = 0.0, seed: int = 0, device: str = "cpu", progress: bool = False):
-    """Fit a :class:`FusionCTR` on ``task.train`` (a :class:`adrec.data.histories.HistoryTask`),
-    validating after every epoch; returns ``(model, history)``."""
-    torch.manual_seed(seed)
-    model = FusionCTR(task.sizes, task.item_tokens, dim=dim, fusion=fusion, interaction=interaction,
-                      att_hidden=att_hidden, mlp_hidden=mlp_hidden)
+def build_fusion(task, *, fusion: str, interaction: str = "product", dim: int = 16, att_hidden: int = 16,
+                 mlp_hidden: int = 32):
+    """A fresh :class:`FusionCTR` for a :class:`adrec.data.histories.HistoryTask` (the mirror of
+    :func:`adrec.keras_nn.fusion.build_fusion`)."""
+    return FusionCTR(task.sizes, task.item_tokens, dim=dim, fusion=fusion, interaction=interaction,
+                     att_hidden=att_hidden, mlp_hidden=mlp_hidden)
 
-    def evaluate(m):
-        s = predict(m, task.valid.inputs, device=device)
-        return {f"valid_{k}": v for k, v in click_metrics_from_logits(task.valid.y, s).items()}
 
-    history = fit(model, bce_loss_fn, (task.train.inputs, task.train.y), batch_size=batch_size,
-                  epochs=epochs, lr=lr, weight_decay=weight_decay, device=device, evaluate=evaluate,
-                  seed=seed, progress=progress, desc=f"torch {task.name} {fusion}")
-    return model, history
+def fusion_training(task, batch_size: int):
+    """``(loss, data)`` for :func:`adrec.torch_nn.train.fit`: mean BCE of logits over the task's
+    training arrays (shuffled batches of ``batch_size``)."""
+    return bce_loss_fn, (task.train.inputs, task.train.y)
