@@ -661,9 +661,9 @@ print(f"ml100k ({cfg['ml100k_users']} users): rows {st['rows']}, click rate trai
 # %%
 ml_runs = {}
 for kind in ("lr", "mlp"):
-    for framework, train_fn in trainers.items():
-        ml_runs[(kind, framework)] = train_fn(
-            ml_task, kind, epochs=cfg["ml100k_epochs"], batch_size=cfg["ml100k_batch_size"],
+    for framework in click.FRAMEWORKS:
+        ml_runs[(kind, framework)] = click.train_click_model(
+            ml_task, kind, framework, epochs=cfg["ml100k_epochs"], batch_size=cfg["ml100k_batch_size"],
             lr=cfg["lr_logreg"] if kind == "lr" else cfg["lr"], embed_dim=cfg["embed_dim"],
             hidden_sizes=tuple(cfg["hidden_sizes"]), seed=seed, device=run.device)
 ml_constant = log_loss(ml_task.test.y, np.full(len(ml_task.test), ml_task.train.y.mean()))
