@@ -45,3 +45,18 @@ def test_an_interrupted_click_row_resumes_to_the_uninterrupted_numbers(tmp_path,
     strip = lambda h: [{k: v for k, v in r.items() if k != "wall_time_s"} for r in h]  # noqa: E731
     assert strip(resumed["history"]) == strip(straight["history"])  # bit-identical, epoch by epoch
     assert resumed["key"] == straight["key"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--epochs", "0"], "--epochs must be >= 1"),
+    (["--threads", "0"], "thread count must be a whole number >= 1"),
+    (["--set", "lr=oops"], "setting lr"),
+])
+def test_bad_options_are_one_error_before_any_work(argv, message, capsys):
+    """``--epochs 0`` used to mean "the profile's epochs"; now it, a bad thread count and a setting
+    of the wrong type each stop the command with one message (exit 2) and nothing trained."""
+    try:
+        code = runner.main(["click", "--model", "lr", "--dataset", "avazu", "--profile", "quick", *argv])
+    except SystemExit as stop:  # argparse's own errors
+        code = stop.code
+    assert code == 2 and message in capsys.readouterr().err
