@@ -14,7 +14,9 @@ CONTRACT = {"fit", "predict", "checkpoint_epoch", "framework_tag", "set_seed", "
 # per family module: the names the recipes call through the runner, on both sides
 FAMILY = {"scoring": {"build_model", "pointwise_training", "score_fn", "neumf_from_pretrained"},
           "sequence": {"GRU4Rec", "SASRec", "next_item_training", "score_fn"},
-          "gcn": {"LightGCN", "bpr_training"}}
+          "gcn": {"LightGCN", "bpr_training"},
+          "bce": {"make_model", "click_training", "click_inputs", "LogisticRegression", "MLP"},
+          "fusion": {"FusionCTR", "build_fusion", "fusion_training"}}
 
 
 def public(path: Path) -> dict:
