@@ -194,14 +194,15 @@ def set_aside(paths: list[Path]) -> None:
 
 
 def threads_option(text: str) -> int:
+    """``--threads``, checked by :func:`adrec.env.cpu_threads` (the one rule for a thread count)."""
+    from .env import cpu_threads
+
     try:
-        n = int(text)
+        return cpu_threads(text)
     except ValueError:
-        n = 0
-    if n < 1:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a whole number >= 1 (from --threads, or ADREC_THREADS when --threads is not given)")
-    return n
+            f"{text!r} is not a whole number >= 1 (from --threads, or ADREC_THREADS when --threads is not given)"
+        ) from None
 
 
 def metrics_table(profile_dir: Path) -> list[tuple[str, str, float]]:

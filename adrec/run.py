@@ -35,6 +35,17 @@ def save_png(fig, target) -> Path:
     return target
 
 
+def write_json(target, obj: dict, sort_keys: bool = False) -> Path:
+    """Write ``obj`` as indented JSON, atomically (a temporary file renamed over ``target``: a run
+    killed while writing leaves the previous file), the one way results are written."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=sort_keys) + "\n")
+    os.replace(tmp, target)
+    return target
+
+
 def git_commit() -> str | None:
     """HEAD's commit, with ``-dirty`` when tracked source files differ from it; where the checkout
     has no git history (a copy of the working tree sent to a GPU machine), ``ADREC_GIT_COMMIT``
@@ -133,11 +144,7 @@ class Run:
         _check_metrics(metrics)
         if "provenance" in metrics:
             raise ValueError("'provenance' is reserved; choose another metric name")
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        target = self.out_dir / "metrics.json"
-        tmp = target.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps({**metrics, "provenance": self.provenance()}, indent=2, sort_keys=True) + "\n")
-        tmp.replace(target)
+        write_json(self.out_dir / "metrics.json", {**metrics, "provenance": self.provenance()}, sort_keys=True)
         if show:
             flat = flatten(metrics)
             width = max(len(k) for k in flat) if flat else 0

@@ -15,11 +15,11 @@ through :func:`load` unchanged on disk: the missing fields are read from their p
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..profiles import settings_hash
+from ..run import write_json
 
 FIELDS = ("study", "model", "framework", "dataset", "seed", "key", "settings", "data", "metrics", "history",
           "provenance")
@@ -77,15 +77,6 @@ class Row:
     def matches(self, saved: dict) -> bool:
         """Whether a saved row was made under exactly this row's settings, data and trainer."""
         return saved.get("key") == self.key
-
-
-def write_json(path: Path, obj: dict) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    os.replace(tmp, path)
-    return path
 
 
 def load(path) -> dict:
