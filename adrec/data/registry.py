@@ -379,8 +379,15 @@ def user_file(path) -> Path:
         raise DataError(f"{path}: cannot be read ({type(exc).__name__}: {exc}).") from None
     if empty:
         raise DataError(f"{path}: the file is empty.")
-    _FILES_READ[str(path)] = sha256(path)
+    stat = path.stat()
+    version = (stat.st_size, stat.st_mtime_ns)  # a file rewritten since is hashed again
+    if _USER_HASHES.get(str(path), (None,))[0] != version:  # a row reads its file twice: to load it, to key it
+        _USER_HASHES[str(path)] = (version, sha256(path))
+    _FILES_READ[str(path)] = _USER_HASHES[str(path)][1]
     return path
+
+
+_USER_HASHES: dict[str, tuple] = {}  # absolute path -> ((size, mtime_ns), sha256) of user files hashed
 
 
 def file_identity(path) -> dict:
