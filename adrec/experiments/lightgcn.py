@@ -138,7 +138,7 @@ def _task(cfg: dict, dataset, data_seed: int):
 
 def _build(nn, run, task, cfg, seed, opts):
     train_pairs = task[0]
-    return build(opts.get("model", run.split("_")[0]), train_pairs.n_users, train_pairs.n_items,
+    return build(opts["model"], train_pairs.n_users, train_pairs.n_items,
                  adjacency(train_pairs), cfg, seed, opts.get("layers"))
 
 

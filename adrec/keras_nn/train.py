@@ -54,11 +54,12 @@ def _global_seed_state():
 
 
 class _EpochEval(keras.callbacks.Callback):
-    def __init__(self, evaluate, history, t0, restore_best=None, checkpoint=None, settings_key=None, bar=None):
+    def __init__(self, evaluate, history, t0, restore_best=None, checkpoint=None, settings_key=None):
         super().__init__()
         self.evaluate, self.hist, self.t0, self.restore_best = evaluate, history, t0, restore_best
         self.best = None  # (value, epoch, weights) of restore_best
-        self.checkpoint, self.settings_key, self.bar = checkpoint, settings_key, bar
+        self.checkpoint, self.settings_key = checkpoint, settings_key
+        self.bar = None  # fit's progress bar over epochs, shown the epoch's metrics
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1, "train_loss": float(logs["loss"])}
